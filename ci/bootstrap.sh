@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs every Debian package gomap needs (plus any given as arguments).
+# Idempotent: when everything is already installed it prints nothing and exits 0.
+#
+#   ci/bootstrap.sh              # the project's packages
+#   ci/bootstrap.sh chromium     # ... plus extra packages, installed the same way
+set -euo pipefail
+
+export DEBIAN_FRONTEND=noninteractive
+
+packages=(
+  cmake
+  g++
+  clang-14
+  libclang-rt-14-dev
+  llvm-14
+  libgtest-dev
+  libgmock-dev
+  librapidcheck-dev
+  libbenchmark-dev
+  libabsl-dev
+  libboost1.81-dev
+  libxxhash-dev
+  python3
+  git
+)
+packages+=("$@")
+
+missing=()
+for pkg in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  if [[ "$status" != "install ok installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo_cmd=(sudo -E)
+  else
+    echo "bootstrap: not root and no sudo; cannot install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+echo "bootstrap: installing ${missing[*]}"
+"${sudo_cmd[@]}" apt-get update
+"${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"

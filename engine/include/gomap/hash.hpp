@@ -1,0 +1,121 @@
+// gomap/hash.hpp — seeded hash functors, key equality and key traits.
+//
+// Every gomap::Map hashes with a per-map seed (Go's h.hash0), so the same key
+// lands in different buckets in different maps and after every reseed. The
+// functors here take that seed as a second argument; a user-supplied Hash that
+// only takes the key (std::hash style) is accepted too and mixed with the seed
+// by the map.
+//
+// Floating-point keys follow Go: +0.0 and -0.0 hash alike (they compare equal),
+// and NaN is not reflexive (NaN != NaN). The map, not the hash, gives NaN its
+// random hash, drawing it from the map's own seeded generator so runs replay.
+#pragma once
+
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#ifndef XXH_INLINE_ALL
+#define XXH_INLINE_ALL
+#endif
+#include <xxhash.h>
+
+namespace gomap {
+
+namespace detail {
+
+// 64x64->128 multiply folded back to 64 bits: every input bit reaches both the
+// low bits (bucket index) and the top byte (tophash).
+inline std::uint64_t fold_mul(std::uint64_t a, std::uint64_t b) noexcept {
+  const unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
+  return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
+}
+
+inline std::uint64_t hash_word(std::uint64_t x, std::uint64_t seed) noexcept {
+  return fold_mul(x ^ seed ^ 0xa0761d6478bd642full, 0xe7037ed1a0b428dbull);
+}
+
+inline std::uint64_t hash_bytes(const void* p, std::size_t n, std::uint64_t seed) noexcept {
+  return XXH3_64bits_withSeed(p, n, seed);
+}
+
+}  // namespace detail
+
+// Hash<K>: uint64_t operator()(const K&, uint64_t seed).
+template <class K, class = void>
+struct Hash;
+
+template <class K>
+struct Hash<K, std::enable_if_t<std::is_integral_v<K> || std::is_enum_v<K> || std::is_pointer_v<K>>> {
+  std::uint64_t operator()(K k, std::uint64_t seed) const noexcept {
+    std::uint64_t x;
+    if constexpr (std::is_pointer_v<K>) {
+      x = reinterpret_cast<std::uintptr_t>(k);
+    } else {
+      x = static_cast<std::uint64_t>(k);
+    }
+    return detail::hash_word(x, seed);
+  }
+};
+
+template <class K>
+struct Hash<K, std::enable_if_t<std::is_floating_point_v<K>>> {
+  std::uint64_t operator()(K k, std::uint64_t seed) const noexcept {
+    if (k == K(0)) k = K(0);  // -0.0 == +0.0, so both must hash alike
+    if constexpr (sizeof(K) == 8) {
+      return detail::hash_word(std::bit_cast<std::uint64_t>(k), seed);
+    } else if constexpr (sizeof(K) == 4) {
+      return detail::hash_word(std::bit_cast<std::uint32_t>(k), seed);
+    } else {
+      return detail::hash_bytes(&k, sizeof(K), seed);
+    }
+  }
+};
+
+template <>
+struct Hash<std::string_view> {
+  std::uint64_t operator()(std::string_view s, std::uint64_t seed) const noexcept {
+    return detail::hash_bytes(s.data(), s.size(), seed);
+  }
+};
+
+template <>
+struct Hash<std::string> {
+  std::uint64_t operator()(const std::string& s, std::uint64_t seed) const noexcept {
+    return detail::hash_bytes(s.data(), s.size(), seed);
+  }
+};
+
+// Plain-old-data keys without padding (std::array<char, 256>, packed structs):
+// their bytes are their identity, so hashing the bytes is exact.
+template <class K>
+struct Hash<K, std::enable_if_t<!std::is_integral_v<K> && !std::is_enum_v<K> && !std::is_pointer_v<K> &&
+                                !std::is_floating_point_v<K> && std::has_unique_object_representations_v<K>>> {
+  std::uint64_t operator()(const K& k, std::uint64_t seed) const noexcept {
+    return detail::hash_bytes(&k, sizeof(K), seed);
+  }
+};
+
+// Equal<K>: Go's == on keys. For floats that is IEEE equality, so NaN != NaN
+// and -0.0 == +0.0.
+template <class K>
+struct Equal {
+  bool operator()(const K& a, const K& b) const noexcept(noexcept(a == b)) { return a == b; }
+};
+
+// KeyTraits<K>: the two properties of Go's maptype that change the algorithm.
+//  reflexive         — k == k for every k. When false, the map checks k == k
+//                      before hashing and treats a non-reflexive key like NaN.
+//  needs_key_update  — an assignment to an existing key also overwrites the
+//                      stored key (Go's needkeyupdate: -0.0 over +0.0).
+// Specialise for user key types that contain floating-point fields.
+template <class K>
+struct KeyTraits {
+  static constexpr bool reflexive = !std::is_floating_point_v<K>;
+  static constexpr bool needs_key_update = std::is_floating_point_v<K>;
+};
+
+}  // namespace gomap

@@ -1,0 +1,33 @@
+// Uses an installed gomap through find_package(gomap) + gomap::gomap.
+// Exits 0 when the map behaves, 1 otherwise.
+#include <gomap/map.hpp>
+
+#include <cstdio>
+
+int main() {
+    gomap::Map<int, int> m;
+    for (int i = 0; i < 1000; ++i) m.insert_or_assign(i, i * 3);
+    if (m.size() != 1000) {
+        std::fprintf(stderr, "size %zu, want 1000\n", static_cast<std::size_t>(m.size()));
+        return 1;
+    }
+    for (int i = 0; i < 1000; ++i) {
+        const auto* v = m.find(i);
+        if (v == nullptr || *v != i * 3) {
+            std::fprintf(stderr, "find(%d) wrong\n", i);
+            return 1;
+        }
+    }
+    if (m.find(1000) != nullptr || m.contains(-1)) {
+        std::fprintf(stderr, "absent key found\n");
+        return 1;
+    }
+    long long sum = 0;
+    for (auto&& [k, v] : m) sum += v - 3 * k;
+    if (sum != 0) {
+        std::fprintf(stderr, "iteration yielded wrong pairs\n");
+        return 1;
+    }
+    std::puts("gomap package consumer: OK");
+    return 0;
+}
