@@ -21,6 +21,7 @@ packages=(
   libabsl-dev
   libboost1.81-dev
   libxxhash-dev
+  libcli11-dev
   python3
   git
 )

@@ -105,6 +105,8 @@
 #include <utility>
 #include <vector>
 
+#include <unistd.h>
+
 #include "gomap/hash.hpp"
 
 namespace gomap {
@@ -118,6 +120,7 @@ struct Stats {
   unsigned B = 0;                    // log2 of the bucket count
   std::size_t buckets = 0;           // 2^B
   std::size_t overflow_buckets = 0;  // overflow buckets in use, current and old arrays
+  std::size_t noverflow = 0;         // Go's noverflow: overflow buckets counted toward same-size growth
   bool growing = false;              // an evacuation is in progress
   bool same_size_grow = false;       // ... and it is a same-size growth
   std::size_t nevacuate = 0;         // old buckets below this index are evacuated
@@ -132,6 +135,20 @@ class InvariantError : public std::logic_error {
 };
 
 struct MapTestAccess;  // test-only backdoor, defined in gomap/testing.hpp
+
+// Canaries. Building with -DGOMAP_CANARY=<name> (CMake) plants one known bug,
+// so that we can prove the fuzz targets and properties find that class of
+// bug. They never appear in a normal build. Names (see fuzz/README.md):
+//   no-emptyrest-walk      erase leaves trailing emptyOne slots
+//   evac-skips-overflow    evacuation drops the overflow buckets of a chain
+//   iter-no-relookup       iterators return evacuated entries without a re-lookup
+//   iter-ignores-clearseq  iterators forget Go 1.24's clearSeq check
+//   growth-off-by-one      the load-factor trigger fires one entry early
+//   erase-leaks-value      erase never destroys the value
+//   nan-evac-wrong-half    NaN keys pick their half from the hash under iterators
+//   no-key-update          assigning to +0.0 keeps the old key's sign
+//   clear-in-place-shared  clear() empties an array an iterator still reads
+//   evac-moves-under-iterator  evacuation moves keys an old iterator still needs
 
 namespace detail {
 
@@ -203,8 +220,9 @@ class Map {
 
   using KeySlot = std::conditional_t<kIndirectKey, K*, K>;
   using ValueSlot = std::conditional_t<kIndirectValue, V*, V>;
-  static constexpr bool kTrivialSlots =
-      std::is_trivially_destructible_v<KeySlot> && std::is_trivially_destructible_v<ValueSlot>;
+  // Indirect slots hold owning pointers, so they are never trivial.
+  static constexpr bool kTrivialSlots = !kIndirectKey && !kIndirectValue && std::is_trivially_destructible_v<K> &&
+                                        std::is_trivially_destructible_v<V>;
 
   // A bucket, as in Go: tophash[8], keys[8], values[8], overflow pointer.
   // Slots are raw storage; a key and value are constructed in a slot exactly
@@ -376,12 +394,17 @@ class Map {
   // ---- construction (Go: makemap)
   Map() : Map(0, Seed{detail::fresh_seed()}) {}
   explicit Map(std::size_t hint) : Map(hint, Seed{detail::fresh_seed()}) {}
-  Map(std::size_t hint, Seed seed) : rng_(seed.value) {
+  Map(std::size_t hint, Seed seed) : Map(hint, seed, Hash{}, Eq{}) {}
+  // With hash and equality functor instances (for stateful hashes).
+  Map(std::size_t hint, Seed seed, Hash hash, Eq eq = Eq{}) : rng_(seed.value), hash_(std::move(hash)), eq_(std::move(eq)) {
     hash0_ = next_random();
     // Go ignores hints whose bucket array could not be allocated (TestIgnoreBogusMapHint).
     constexpr std::size_t kMaxAlloc = std::size_t(1) << 48;
     if (hint > kMaxAlloc / sizeof(Bucket)) hint = 0;
-    const std::uint8_t b = b_for_hint(hint);
+    std::uint8_t b = b_for_hint(hint);
+    // Nor do we ask for an array larger than the machine's memory: sanitizer
+    // allocators abort on such requests instead of failing them.
+    if (b > 0 && ((std::size_t(1) << b) + (std::size_t(1) << (b >= 4 ? b - 4 : 0))) > max_hinted_array_bytes() / sizeof(Bucket)) b = 0;
     if (b > 0) {
       try {
         buckets_ = new Table(b);
@@ -493,7 +516,9 @@ class Map {
         // `key` may be this very slot's key (erase while ranging): it is not
         // used after this point.
         destroy_key(b, i);
+#if !defined(GOMAP_CANARY_ERASE_LEAKS_VALUE)
         destroy_value(b, i);
+#endif
         b->tophash[i] = kEmptyOne;
         mark_trailing_empty_rest(first, b, i);
         --count_;
@@ -522,7 +547,11 @@ class Map {
     hash0_ = next_random();
     // B is kept: clear never shrinks. The array is reused in place unless an
     // iterator still reads it, in which case that iterator keeps the old one.
+#if defined(GOMAP_CANARY_CLEAR_IN_PLACE_SHARED)
+    if (true) {
+#else
     if (buckets_->refs.load(std::memory_order_acquire) == 1) {
+#endif
       buckets_->reset();
     } else {
       Table* fresh = new Table(B_);
@@ -599,6 +628,7 @@ class Map {
     s.growing = growing();
     s.same_size_grow = growing() && same_size_grow();
     s.nevacuate = nevacuate_;
+    s.noverflow = noverflow_;
     s.clear_seq = clear_seq_;
     s.live_iterators = live_iterators_.load(std::memory_order_relaxed);
     s.bytes = sizeof(Map);
@@ -779,7 +809,13 @@ class Map {
               continue;
             }
           }
+#if defined(GOMAP_CANARY_ITER_NO_RELOOKUP)
+          if (clear_seq_ == h->clear_seq_) {
+#elif defined(GOMAP_CANARY_ITER_IGNORES_CLEARSEQ)
+          if ((top != kEvacuatedX && top != kEvacuatedY) || !reflexive) {
+#else
           if (clear_seq_ == h->clear_seq_ && ((top != kEvacuatedX && top != kEvacuatedY) || !reflexive)) {
+#endif
             key_ = &k;
             value_ = &value_at(b, offi);
           } else {
@@ -844,11 +880,25 @@ class Map {
   static bool over_load_factor(std::size_t count, std::uint8_t b) noexcept {
     if (count <= kBucketSlots) return false;
     if (b >= 63) return false;
+#if defined(GOMAP_CANARY_GROWTH_OFF_BY_ONE)
+    return count >= 13 * ((std::size_t(1) << b) / 2);
+#else
     return count > 13 * ((std::size_t(1) << b) / 2);
+#endif
   }
   static bool too_many_overflow_buckets(std::uint16_t noverflow, std::uint8_t b) noexcept {
     const unsigned shift = b < 15 ? b : 15;
     return noverflow >= (std::uint32_t(1) << shift);
+  }
+  static std::size_t max_hinted_array_bytes() noexcept {
+    static const std::size_t limit = [] {
+      constexpr std::size_t kCap = std::size_t(1) << 40;
+      const long pages = ::sysconf(_SC_PHYS_PAGES);
+      const long page_size = ::sysconf(_SC_PAGE_SIZE);
+      if (pages <= 0 || page_size <= 0) return kCap;
+      return std::min(kCap, static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size));
+    }();
+    return limit;
   }
   static std::uint8_t b_for_hint(std::size_t hint) noexcept {
     std::uint8_t b = 0;
@@ -938,7 +988,9 @@ class Map {
         for (std::uint64_t m = detail::bytes_equal(word, top); m != 0; m &= m - 1) {
           const unsigned i = detail::byte_index(m);
           if (b->tophash[i] != top || !eq_(key, key_at(b, i))) continue;
+#if !defined(GOMAP_CANARY_NO_KEY_UPDATE)
           if constexpr (kNeedsKeyUpdate) key_at(b, i) = key;
+#endif
           V& v = value_at(b, i);
           on_found(v);
           return v;
@@ -979,6 +1031,9 @@ class Map {
   // it and the emptyOnes before it become emptyRest, walking back across the
   // chain that starts at `first`.
   void mark_trailing_empty_rest(Bucket* first, Bucket* b, unsigned i) noexcept {
+#if defined(GOMAP_CANARY_NO_EMPTYREST_WALK)
+    if (first) return;
+#endif
     if (i == kBucketSlots - 1) {
       if (b->overflow != nullptr && b->overflow->tophash[0] != kEmptyRest) return;
     } else if (b->tophash[i + 1] != kEmptyRest) {
@@ -1037,7 +1092,11 @@ class Map {
       const std::uint8_t f = flags_.load(std::memory_order_relaxed);
       // An iterator of the old array may still read this bucket's keys (to
       // re-look them up) and hold references to its values: keep them.
+#if defined(GOMAP_CANARY_EVAC_MOVES_UNDER_ITERATOR)
+      const bool keep_old = false;
+#else
       const bool keep_old = (f & kOldIterator) != 0;
+#endif
       for (; b != nullptr; b = b->overflow) {
         for (unsigned i = 0; i < kBucketSlots; ++i) {
           std::uint8_t top = b->tophash[i];
@@ -1049,7 +1108,11 @@ class Map {
           unsigned use_y = 0;
           if (!same_size) {
             const std::uint64_t hash = hash_of(k);
+#if defined(GOMAP_CANARY_NAN_EVAC_WRONG_HALF)
+            if (false) {
+#else
             if ((f & kIterator) && !kReflexive && !eq_(k, k)) {
+#endif
               // NaN: an iterator filters this bucket by tophash's low bit, so
               // the half must follow it; the new tophash is fresh randomness.
               use_y = top & 1;
@@ -1068,6 +1131,19 @@ class Map {
           d.b->tophash[d.i] = top;
           ++d.i;
         }
+#if defined(GOMAP_CANARY_EVAC_SKIPS_OVERFLOW)
+        for (Bucket* o = b->overflow; o != nullptr; o = o->overflow) {
+          for (unsigned j = 0; j < kBucketSlots; ++j) {
+            if (o->tophash[j] >= kMinTopHash) {
+              o->tophash[j] = kEvacuatedX;  // marked moved, never moved: the entry is lost
+              --count_;
+            } else if (is_empty(o->tophash[j])) {
+              o->tophash[j] = kEvacuatedEmpty;
+            }
+          }
+        }
+        break;
+#endif
       }
     }
     if (oldbucket == nevacuate_) advance_evacuation_mark(newbit);
@@ -1233,6 +1309,7 @@ void Map<K, V, Hash, Eq>::check_invariants() const {
   std::size_t filled = 0;
   // One chain: the emptyRest rule, key placement, tophash, duplicates.
   auto check_chain = [&](const char* table, Bucket* first, std::size_t x, std::size_t mask) {
+    if (tophash_word(first) == 0 && first->overflow == nullptr) return;  // all emptyRest: nothing to check
     bool seen_rest = false;
     std::uint8_t last_non_rest = kEmptyRest;
     std::size_t last_chain = 0;
@@ -1293,7 +1370,7 @@ void Map<K, V, Hash, Eq>::check_invariants() const {
   const std::size_t mask = bucket_mask(B_);
   for (std::size_t x = 0; x < buckets_->nbuckets; ++x) {
     Bucket* first = buckets_->bucket(x);
-    if (grow) {
+    if (grow && (tophash_word(first) != 0 || first->overflow != nullptr)) {
       Bucket* feeder = oldbuckets_->bucket(x & (old_count - 1));
       if (!evacuated(feeder)) {
         for (Bucket* b = first; b != nullptr; b = b->overflow) {

@@ -1,0 +1,569 @@
+// gomap_harness/executor.hpp — the one executor: a program runs on
+// gomap::Map and on the oracle side by side, checked after every op.
+//
+// The oracle is std::unordered_map for contents (keys folded by the target's
+// oracle_key, so -0.0 and +0.0 are one entry whose stored key is the last one
+// written; NaN entries are only counted, since no lookup can name one). Each
+// live engine iterator has an IterationModel that holds Go's guarantees:
+//   - no key is yielded twice (unless erased and re-inserted in between);
+//   - a yielded key is in the map now, so it was never erased before being
+//     reached unless re-inserted, and it was present at the start or
+//     inserted since;
+//   - the value yielded is the current one, and so is the key's
+//     representation (the sign of a zero);
+//   - when the iterator ends, every key present at its start and never
+//     erased since was yielded; NaN entries are held to the same rule by count.
+// After every op the executor also checks size, the growth rule (Go's
+// overLoadFactor/tooManyOverflowBuckets decide exactly when B changes), and
+// in deep mode check_invariants(). The engine seed comes from the program, so
+// every run of a program is the same run.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory_resource>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include <gomap/map.hpp>
+
+#include "gomap_harness/program.hpp"
+#include "gomap_harness/targets.hpp"
+
+namespace gomap_harness {
+
+struct Failure {
+  std::size_t op_index = 0;  // index into Program::ops; ops.size() for end-of-program checks
+  std::string op_text;
+  std::string what;      // which rule broke
+  std::string expected;  // what the oracle or the rule says
+  std::string actual;    // what the engine did
+};
+
+struct RunResult {
+  bool ok = true;
+  std::optional<Failure> failure;
+  std::size_t ops_run = 0;
+};
+
+// What the executor reports to a coverage observer after each op.
+struct OpObservation {
+  OpKind kind;
+  gomap::Stats before;
+  gomap::Stats after;
+  unsigned live_iterators;
+};
+
+struct ExecOptions {
+  std::optional<bool> deep;                                  // overrides Program::config.deep
+  std::function<void(const std::string&)> on_op_begin;      // the op about to run (traces)
+  std::function<void(const std::string&)> on_op_end;        // what it did
+  std::function<void(const OpObservation&)> observer;        // coverage features (fuzz targets)
+};
+
+// Go's overLoadFactor and makemap's hint sizing, as the executable spec.
+inline bool go_over_load_factor(std::size_t count, unsigned B) {
+  return count > 8 && B < 63 && count > 13 * ((std::size_t(1) << B) / 2);
+}
+inline unsigned go_b_for_hint(std::uint64_t hint) {
+  if (hint >= (std::uint64_t(1) << 48) / 8) return 0;  // absurd hints are ignored
+  unsigned B = 0;
+  while (go_over_load_factor(hint, B)) ++B;
+  return B;
+}
+inline bool go_too_many_overflow(std::size_t noverflow, unsigned B) {
+  return noverflow >= (std::size_t(1) << (B < 15 ? B : 15));
+}
+
+// Evaluates the description only when the check fails: checks run after
+// every op, so building their strings eagerly would dominate fuzzing time.
+#define GOMAP_EXPECT(cond, what, expected, actual) \
+  do {                                             \
+    if (!(cond)) fail((what), (expected), (actual)); \
+  } while (0)
+
+namespace detail {
+struct CheckFailed {
+  std::string what, expected, actual;
+};
+}  // namespace detail
+
+template <class T>
+class Executor {
+ public:
+  using Key = typename T::Key;
+  using Value = typename T::Value;
+  using MapT = gomap::Map<Key, Value, typename T::Hash>;
+  using OKey = typename T::OracleKey;
+
+  Executor(const Program& p, ExecOptions opts) : program_(p), opts_(std::move(opts)) {
+    domain_ = p.config.domain % T::domains;
+    deep_ = opts_.deep.value_or(p.config.deep);
+    tracing_ = static_cast<bool>(opts_.on_op_end);
+  }
+
+  RunResult run() {
+    RunResult r;
+    const long long live_before = TrackedValue::live_count();
+    try {
+      new_map(hint_from_code(program_.config.hint), program_.config.seed, "initial map");
+      for (std::size_t i = 0; i < program_.ops.size(); ++i) {
+        index_ = i;
+        step(program_.ops[i]);
+        r.ops_run = i + 1;
+      }
+      index_ = program_.ops.size();
+      for (auto& s : iters_) s.stop();
+      check_contents("final contents");
+      map_.reset();
+      const long long live_after = TrackedValue::live_count();
+      GOMAP_EXPECT(live_after == live_before, "every value constructed is destroyed exactly once",
+             std::to_string(live_before) + " live values", std::to_string(live_after) + " live values");
+    } catch (const detail::CheckFailed& f) {
+      r.ok = false;
+      r.failure = Failure{index_, op_text(), f.what, f.expected, f.actual};
+    } catch (const gomap::InvariantError& e) {
+      r.ok = false;
+      r.failure = Failure{index_, op_text(), "check_invariants()", "no violation", e.what()};
+    } catch (const std::exception& e) {
+      r.ok = false;
+      r.failure = Failure{index_, op_text(), "the engine threw", "no exception", e.what()};
+    }
+    if (!r.ok) {
+      // Leave nothing dangling: iterators before the map they point into.
+      for (auto& s : iters_) s.stop();
+      map_.reset();
+    }
+    return r;
+  }
+
+ private:
+  // ---------------------------------------------------------------- oracle
+  struct Entry {
+    Key stored;
+    std::uint64_t value;
+  };
+
+  using KeySet = std::pmr::unordered_set<OKey>;
+  struct IterationModel {
+    explicit IterationModel(std::pmr::memory_resource* r) : required(r), yielded(r), seen(r) {}
+    KeySet required;  // present at start and never erased since
+    KeySet yielded;   // yielded and not erased since
+    KeySet seen;      // ever yielded
+    std::size_t nan_required = 0;       // NaN entries present at start, not cleared since
+    std::size_t nan_budget = 0;         // NaN entries that may still be yielded
+    std::size_t nan_yielded = 0;
+  };
+
+  struct IterSlot {
+    explicit IterSlot(std::pmr::memory_resource* r) : model(r) {}
+    std::optional<typename MapT::Iterator> it;
+    IterationModel model;
+    std::optional<Key> last_key;
+    bool live() const { return it.has_value(); }
+    void stop() {
+      it.reset();
+      last_key.reset();
+    }
+  };
+
+  // ------------------------------------------------------------ operations
+  void step(const Op& op) {
+    if (opts_.on_op_begin) opts_.on_op_begin(op_text());
+    const gomap::Stats before = map_->stats();
+    std::string result;
+    switch (op.kind) {
+      case OpKind::Set: result = do_set(T::key(op.key, domain_), op.value); break;
+      case OpKind::Get: result = do_get(T::key(op.key, domain_)); break;
+      case OpKind::Erase: result = do_erase(T::key(op.key, domain_)); break;
+      case OpKind::Incr: result = do_incr(T::key(op.key, domain_)); break;
+      case OpKind::Clear: result = do_clear(); break;
+      case OpKind::Len: result = tracing_ ? "len " + std::to_string(map_->size()) : ""; break;
+      case OpKind::Compact: result = do_compact(); break;
+      case OpKind::CopyCompare: result = do_copy_compare(); break;
+      case OpKind::IterStart: result = do_iter_start(op.iter); break;
+      case OpKind::IterNext: result = do_iter_next(op.iter); break;
+      case OpKind::IterEraseYielded: result = do_iter_erase_yielded(op.iter); break;
+      case OpKind::IterSetYielded: result = do_iter_set_yielded(op.iter, op.value); break;
+      case OpKind::IterStop:
+        iters_[op.iter].stop();
+        result = "stopped";
+        break;
+      case OpKind::NewMap: result = new_map(hint_from_code(op.hint), op.seed, "new map"); break;
+      case OpKind::Check:
+        map_->check_invariants();
+        check_contents("contents");
+        result = "ok";
+        break;
+    }
+    GOMAP_EXPECT(map_->size() == oracle_size(), "len(m) matches the oracle", std::to_string(oracle_size()),
+           std::to_string(map_->size()));
+    if (deep_) map_->check_invariants();
+    if (opts_.on_op_end) opts_.on_op_end(result);
+    if (opts_.observer) {
+      unsigned live = 0;
+      for (auto& s : iters_) live += s.live() ? 1 : 0;
+      opts_.observer(OpObservation{op.kind, before, map_->stats(), live});
+    }
+  }
+
+  std::string new_map(std::uint64_t hint, std::uint8_t seed, const char* what) {
+    for (auto& s : iters_) s.stop();  // they point into the map being replaced
+    map_.reset();
+    map_.emplace(static_cast<std::size_t>(hint), gomap::Seed{seed}, T::make_hash(domain_));
+    entries_.clear();
+    nan_count_ = 0;
+    const unsigned want_b = go_b_for_hint(hint);
+    GOMAP_EXPECT(map_->stats().B == want_b, "make(map, hint) sizes B like Go", "B=" + std::to_string(want_b),
+           "B=" + std::to_string(map_->stats().B));
+    if (!tracing_) return {};
+    return std::string(what) + " hint=" + std::to_string(hint) + " seed=" + std::to_string(seed) +
+           " B=" + std::to_string(want_b);
+  }
+
+  // Checks Go's growth rule around a write that may add a key.
+  template <class Write>
+  bool write_and_check_growth(const Key& k, Write&& write) {
+    const gomap::Stats s0 = map_->stats();
+    const bool is_new = T::is_nan(k) || !entries_.count(T::oracle_key(k));
+    write();
+    const gomap::Stats s1 = map_->stats();
+    if (is_new && !s0.growing) {
+      const bool double_it = go_over_load_factor(s0.count + 1, s0.B);
+      const bool same_size = !double_it && go_too_many_overflow(s0.noverflow, s0.B);
+      GOMAP_EXPECT(s1.B == s0.B + (double_it ? 1u : 0u), "growth doubles exactly when count > 8 && count > 13*(2^B/2)",
+             "B=" + std::to_string(s0.B + (double_it ? 1 : 0)) + " after inserting key #" + std::to_string(s0.count + 1),
+             "B=" + std::to_string(s1.B));
+      if (!double_it && !same_size) {
+        GOMAP_EXPECT(!s1.growing, "no growth starts below the load factor and overflow limits", "not growing", "growing");
+      }
+    } else {
+      GOMAP_EXPECT(s1.B == s0.B, "no growth starts while one is in progress or for an existing key",
+             "B=" + std::to_string(s0.B), "B=" + std::to_string(s1.B));
+    }
+    return is_new;
+  }
+
+  std::string do_set(const Key& k, std::uint8_t v) {
+    write_and_check_growth(k, [&] { map_->insert_or_assign(k, T::value(v)); });
+    oracle_insert(k, v);
+    return tracing_ ? std::string("m[" + T::show_key(k) + "] = " + std::to_string(v)) : std::string();
+  }
+
+  std::string do_incr(const Key& k) {
+    write_and_check_growth(k, [&] { T::increment((*map_)[k]); });
+    std::uint64_t now = 1;
+    if (!T::is_nan(k)) {
+      auto it = entries_.find(T::oracle_key(k));
+      if (it != entries_.end()) now = it->second.value + 1;
+    }
+    oracle_insert(k, now);
+    return tracing_ ? std::string("m[" + T::show_key(k) + "] += 1 -> " + std::to_string(now)) : std::string();
+  }
+
+  std::string do_get(const Key& k) {
+    const Value* v = std::as_const(*map_).find(k);
+    const auto it = T::is_nan(k) ? entries_.end() : entries_.find(T::oracle_key(k));
+    const bool want = it != entries_.end();
+    GOMAP_EXPECT((v != nullptr) == want, "lookup finds exactly the keys in the map", want ? "found" : "absent",
+           v ? "found" : "absent");
+    GOMAP_EXPECT(map_->contains(k) == want, "contains agrees with find", want ? "true" : "false",
+           want ? "false" : "true");
+    if (!want) return "absent";
+    const std::uint64_t got = T::value_code(*v);
+    GOMAP_EXPECT(got == it->second.value, "lookup returns the current value", std::to_string(it->second.value),
+           std::to_string(got));
+    return tracing_ ? std::string("= " + std::to_string(got)) : std::string();
+  }
+
+  std::string do_erase(const Key& k) {
+    const bool want = !T::is_nan(k) && entries_.count(T::oracle_key(k)) != 0;
+    const bool got = map_->erase(k);
+    GOMAP_EXPECT(got == want, "erase reports whether the key was there", want ? "true" : "false", got ? "true" : "false");
+    if (want) oracle_erase(T::oracle_key(k));
+    return got ? "erased" : "absent";
+  }
+
+  std::string do_clear() {
+    const gomap::Stats s0 = map_->stats();
+    map_->clear();
+    const gomap::Stats s1 = map_->stats();
+    entries_.clear();
+    nan_count_ = 0;
+    for (auto& s : iters_) {
+      if (!s.live()) continue;
+      s.model.required.clear();
+      s.model.yielded.clear();
+      s.model.nan_required = 0;
+      s.model.nan_budget = 0;
+    }
+    if (s0.count != 0) {
+      GOMAP_EXPECT(s1.B == s0.B, "clear keeps B", "B=" + std::to_string(s0.B), "B=" + std::to_string(s1.B));
+      GOMAP_EXPECT(s1.overflow_buckets == 0, "clear frees overflow buckets", "0", std::to_string(s1.overflow_buckets));
+      GOMAP_EXPECT(!s1.growing, "clear drops the old buckets", "not growing", "growing");
+      GOMAP_EXPECT(s1.clear_seq == s0.clear_seq + 1, "clear bumps the clear sequence", std::to_string(s0.clear_seq + 1),
+             std::to_string(s1.clear_seq));
+    }
+    return tracing_ ? std::string("cleared (B=" + std::to_string(s1.B) + ")") : std::string();
+  }
+
+  std::string do_compact() {
+    const gomap::Stats s0 = map_->stats();
+    map_->compact();
+    const gomap::Stats s1 = map_->stats();
+    if (s0.live_iterators == 0) {
+      const unsigned want_b = go_b_for_hint(s0.count);
+      GOMAP_EXPECT(s1.B == want_b, "compact rebuilds to the smallest B that fits", "B=" + std::to_string(want_b),
+             "B=" + std::to_string(s1.B));
+      GOMAP_EXPECT(!s1.growing, "compact finishes growth", "not growing", "growing");
+    } else {
+      GOMAP_EXPECT(s1.B == s0.B && s1.growing == s0.growing, "compact is a no-op while iterators are live",
+             "unchanged", "B=" + std::to_string(s1.B));
+    }
+    check_contents("contents after compact");
+    return tracing_ ? std::string("compacted to B=" + std::to_string(s1.B)) : std::string();
+  }
+
+  std::string do_copy_compare() {
+    const gomap::Stats s0 = map_->stats();
+    std::optional<MapT> copy;
+    if (index_ % 2 == 0) {
+      copy.emplace(*map_);
+    } else {
+      copy.emplace(0, gomap::Seed{1}, T::make_hash(domain_));
+      *copy = *map_;
+    }
+    copy->check_invariants();
+    compare_map_with_oracle(*copy, "copy of the map", false);
+    // A deep copy: writes to the copy never show in the original.
+    copy->insert_or_assign(T::key(0, domain_), T::value(255));
+    copy->clear();
+    MapT moved(std::move(*copy));
+    GOMAP_EXPECT(moved.empty(), "a moved-to map holds what was moved", "empty", std::to_string(moved.size()));
+    const gomap::Stats s1 = map_->stats();
+    GOMAP_EXPECT(s1.count == s0.count && s1.B == s0.B, "copying does not change the original",
+           "count=" + std::to_string(s0.count), "count=" + std::to_string(s1.count));
+    return tracing_ ? std::string("copy matches (" + std::to_string(s0.count) + " entries)") : std::string();
+  }
+
+  // ------------------------------------------------------------- iteration
+  std::string do_iter_start(std::uint8_t i) {
+    IterSlot& s = iters_[i];
+    s.stop();
+    s.model.required.clear();
+    s.model.yielded.clear();
+    s.model.seen.clear();
+    s.model.nan_required = s.model.nan_yielded = 0;
+    for (const auto& [ok, e] : entries_) s.model.required.insert(ok);
+    s.model.nan_required = nan_count_;
+    s.model.nan_budget = nan_count_;
+    s.it.emplace(map_->begin());  // Go's mapiterinit yields the first entry at once
+    std::string first = after_advance(s, i);
+    return tracing_ ? "iterator " + std::to_string(i) + " started; " + first : std::string();
+  }
+
+  std::string do_iter_next(std::uint8_t i) {
+    IterSlot& s = iters_[i];
+    if (!s.live()) return "iterator " + std::to_string(i) + " not live";
+    ++*s.it;
+    return after_advance(s, i);
+  }
+
+  std::string after_advance(IterSlot& s, std::uint8_t i) {
+    if (s.it->done()) {
+      for (const OKey& k : s.model.required) {
+        if (!s.model.seen.count(k)) {
+          fail("a finished iteration yielded every key present throughout", "yielded " + describe(k),
+               "iterator " + std::to_string(i) + " never yielded it");
+        }
+      }
+      GOMAP_EXPECT(s.model.nan_yielded >= s.model.nan_required, "a finished iteration yielded every NaN entry",
+             std::to_string(s.model.nan_required) + " NaN entries", std::to_string(s.model.nan_yielded));
+      s.stop();
+      return tracing_ ? "iterator " + std::to_string(i) + " done" : std::string();
+    }
+    const Key k = s.it->key();
+    const std::uint64_t v = T::value_code(s.it->value());
+    s.last_key = k;
+    if (T::is_nan(k)) {
+      GOMAP_EXPECT(s.model.nan_budget > 0, "iteration yields each NaN entry at most once, and only live ones",
+             "at most " + std::to_string(s.model.nan_yielded) + " NaN yields", "another NaN");
+      --s.model.nan_budget;
+      ++s.model.nan_yielded;
+      return "yield NaN";
+    }
+    const OKey ok = T::oracle_key(k);
+    const auto it = entries_.find(ok);
+    if (it == entries_.end()) {
+      fail("iteration yields only keys in the map (never one erased before it was reached)",
+           T::show_key(k) + " absent", "yielded " + T::show_key(k));
+    }
+    GOMAP_EXPECT(!s.model.yielded.count(ok), "iteration never yields a key twice", "yielded once",
+           T::show_key(k) + " yielded again");
+    GOMAP_EXPECT(v == it->second.value, "iteration yields the current value",
+           T::show_key(k) + " = " + std::to_string(it->second.value), std::to_string(v));
+    GOMAP_EXPECT(T::same_representation(k, it->second.stored), "iteration yields the key as last written",
+           T::show_key(it->second.stored), T::show_key(k));
+    s.model.yielded.insert(ok);
+    s.model.seen.insert(ok);
+    return tracing_ ? std::string("yield " + T::show_key(k) + " = " + std::to_string(v)) : std::string();
+  }
+
+  std::string do_iter_erase_yielded(std::uint8_t i) {
+    IterSlot& s = iters_[i];
+    if (!s.last_key) return "iterator " + std::to_string(i) + " has yielded nothing";
+    const Key k = *s.last_key;  // a copy: erase destroys the stored key
+    std::string r = do_erase(k);
+    return tracing_ ? "delete " + T::show_key(k) + ": " + r : std::string();
+  }
+
+  std::string do_iter_set_yielded(std::uint8_t i, std::uint8_t v) {
+    IterSlot& s = iters_[i];
+    if (!s.last_key) return "iterator " + std::to_string(i) + " has yielded nothing";
+    const Key k = *s.last_key;
+    return do_set(k, v);
+  }
+
+  // ------------------------------------------------------------ the oracle
+  std::size_t oracle_size() const { return entries_.size() + nan_count_; }
+
+  void oracle_insert(const Key& k, std::uint64_t v) {
+    if (T::is_nan(k)) {
+      ++nan_count_;
+      for (auto& s : iters_)
+        if (s.live()) ++s.model.nan_budget;
+      return;
+    }
+    const OKey ok = T::oracle_key(k);
+    auto it = entries_.find(ok);
+    if (it == entries_.end()) {
+      entries_.emplace(ok, Entry{k, v});
+    } else {
+      it->second.stored = k;
+      it->second.value = v;
+    }
+  }
+
+  void oracle_erase(const OKey& ok) {
+    entries_.erase(ok);
+    for (auto& s : iters_) {
+      if (!s.live()) continue;
+      s.model.required.erase(ok);
+      s.model.yielded.erase(ok);
+    }
+  }
+
+  // Lookups of every oracle key, and one full iteration of the map.
+  void check_contents(const char* what) { compare_map_with_oracle(*map_, what, true); }
+
+  // One full iteration (each key once, current values, every entry: together
+  // a bijection with the oracle) and, with `lookups`, a find() of every key.
+  void compare_map_with_oracle(const MapT& m, const char* what, bool lookups) {
+    GOMAP_EXPECT(m.size() == oracle_size(), std::string(what) + ": size", std::to_string(oracle_size()),
+           std::to_string(m.size()));
+    if (lookups) for (const auto& [ok, e] : entries_) {
+      const Value* v = m.find(e.stored);
+      if (!v) fail(std::string(what) + ": every oracle key is found", T::show_key(e.stored) + " present", "absent");
+      GOMAP_EXPECT(T::value_code(*v) == e.value, std::string(what) + ": every value matches",
+             T::show_key(e.stored) + " = " + std::to_string(e.value), std::to_string(T::value_code(*v)));
+    }
+    std::size_t nans = 0, total = 0;
+    KeySet seen(&pool_);
+    for (auto&& [k, v] : m) {
+      ++total;
+      if (T::is_nan(k)) {
+        ++nans;
+        continue;
+      }
+      const OKey ok = T::oracle_key(k);
+      if (!entries_.count(ok)) fail(std::string(what) + ": iteration yields only oracle keys", "absent", T::show_key(k));
+      if (!seen.insert(ok).second) fail(std::string(what) + ": iteration yields each key once", "once", T::show_key(k) + " twice");
+      const Entry& e = entries_.at(ok);
+      GOMAP_EXPECT(T::same_representation(k, e.stored), std::string(what) + ": stored key is the last written",
+             T::show_key(e.stored), T::show_key(k));
+      GOMAP_EXPECT(T::value_code(v) == e.value, std::string(what) + ": iteration yields current values",
+             std::to_string(e.value), std::to_string(T::value_code(v)));
+    }
+    GOMAP_EXPECT(nans == nan_count_, std::string(what) + ": NaN entries", std::to_string(nan_count_), std::to_string(nans));
+    GOMAP_EXPECT(total == oracle_size(), std::string(what) + ": iteration yields every entry", std::to_string(oracle_size()),
+           std::to_string(total));
+  }
+
+  // ---------------------------------------------------------------- checks
+  std::string describe(const OKey& ok) const {
+    auto it = entries_.find(ok);
+    return it != entries_.end() ? T::show_key(it->second.stored) : std::string("(an erased key)");
+  }
+  std::string op_text() const {
+    if (index_ >= program_.ops.size()) return "(end of program)";
+    const Op& op = program_.ops[index_];
+    std::string s = "#" + std::to_string(index_) + " " + op_to_text(op);
+    if (op_has_key(op.kind)) s += "  [key " + T::show_key(T::key(op.key, domain_)) + "]";
+    return s;
+  }
+  [[noreturn]] void fail(std::string what, std::string expected, std::string actual) {
+    throw detail::CheckFailed{std::move(what), std::move(expected), std::move(actual)};
+  }
+
+  // The oracle's containers allocate from a per-run pool: under ASan a
+  // malloc per oracle op would cost more than the engine op it checks.
+  static std::pmr::memory_resource* pool_upstream() {
+    thread_local std::pmr::unsynchronized_pool_resource upstream;
+    return &upstream;
+  }
+  std::pmr::unsynchronized_pool_resource pool_{pool_upstream()};
+  const Program& program_;
+  ExecOptions opts_;
+  unsigned domain_ = 0;
+  bool deep_ = false;
+  bool tracing_ = false;  // results are described only when someone reads them
+  std::size_t index_ = 0;
+  std::optional<MapT> map_;
+  std::pmr::unordered_map<OKey, Entry> entries_{&pool_};
+  std::size_t nan_count_ = 0;
+  std::array<IterSlot, kMaxIterators> iters_{IterSlot(&pool_), IterSlot(&pool_), IterSlot(&pool_), IterSlot(&pool_)};
+};
+
+// Runs `p` as target T.
+template <class T>
+RunResult execute(const Program& p, ExecOptions opts = {}) {
+  return Executor<T>(p, std::move(opts)).run();
+}
+
+// Runs `p` as the target it names; nullopt if it names none.
+inline std::optional<RunResult> execute_named(const Program& p, ExecOptions opts = {}) {
+  std::optional<RunResult> r;
+  with_target(p.target, [&]<class T>() { r = execute<T>(p, std::move(opts)); });
+  return r;
+}
+
+// Runs a program in the text form (it must name its target); the entry point
+// of regressions written as GoogleTest cases by `gomap-replay --emit-test`.
+inline RunResult run_text_program(std::string_view text, ExecOptions opts = {}) {
+  const Program p = parse_text(text);
+  if (auto r = execute_named(p, std::move(opts))) return *r;
+  RunResult r;
+  r.ok = false;
+  r.failure = Failure{0, "(program)", "the program names a known target", "target map_u64|map_string|...",
+                      "target '" + p.target + "'"};
+  return r;
+}
+
+// A one-paragraph description of a failure, for people.
+inline std::string describe_failure(const Failure& f) {
+  std::ostringstream o;
+  o << "FAILED at " << f.op_text << "\n"
+    << "  rule:     " << f.what << "\n"
+    << "  expected: " << f.expected << "\n"
+    << "  actual:   " << f.actual << "\n";
+  return o.str();
+}
+
+}  // namespace gomap_harness

@@ -1,0 +1,80 @@
+// gomap_harness/fuzz_target.hpp — the shared helper of every fuzz target.
+//
+// GOMAP_FUZZ_TARGET(Target) defines LLVMFuzzerTestOneInput for one target:
+// decode the bytes (every byte string is a program), run it through the one
+// executor, and on a failure print the decoded failure and abort, so that
+// libFuzzer saves the input as a crash. The same file links either with
+// libFuzzer (the fuzz preset) or with replay_main.cpp (any compiler), which
+// feeds files and directories to the same function.
+//
+// Extra coverage: libFuzzer also treats the bytes of the
+// "__libfuzzer_extra_counters" section as features, so the engine states we
+// want explored (growing or not, same-size growth, load band, overflow depth,
+// live iterators across growth, clear with live iterators, ...) count as new
+// coverage even when they run no new lines.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+
+#include "gomap_harness/executor.hpp"
+
+namespace gomap_harness {
+
+inline constexpr std::size_t kExtraCounters = 96;
+
+inline void record_features(std::uint8_t* counters, const OpObservation& o) {
+  auto bump = [&](std::size_t i) {
+    if (counters[i] != 0xff) ++counters[i];
+  };
+  const gomap::Stats& s = o.after;
+  const bool growing = s.growing;
+  bump(0 + (growing ? 2 : 0) + (s.same_size_grow ? 1 : 0));
+  const std::size_t load = s.buckets ? (s.count * 8) / (s.buckets * 8 + 1) : 0;  // entries per bucket, 0..7+
+  bump(4 + (load > 7 ? 7 : load));
+  const std::size_t ovf = s.overflow_buckets == 0 ? 0 : s.overflow_buckets * 4 <= s.buckets ? 1 : s.overflow_buckets <= s.buckets ? 2 : 3;
+  bump(12 + ovf);
+  bump(16 + o.live_iterators * 2 + (growing ? 1 : 0));  // 16..25
+  if (o.live_iterators > 0 && growing) bump(26 + static_cast<std::size_t>(o.kind));  // 26..40
+  bump(41 + (s.B > 15 ? 15 : s.B));  // 41..56
+  if (o.kind == OpKind::Clear && o.live_iterators > 0 && o.before.count > 0) bump(57 + (o.before.growing ? 1 : 0));
+  if (!o.before.growing && growing) bump(59 + (s.same_size_grow ? 1 : 0) + (o.live_iterators > 0 ? 2 : 0));  // growth starts
+  if (o.before.growing && !growing && o.kind != OpKind::Clear) bump(63 + (o.live_iterators > 0 ? 1 : 0));  // growth ends
+  if (o.kind == OpKind::Compact) bump(65 + (o.live_iterators > 0 ? 1 : 0));
+  bump(67 + (s.noverflow > 7 ? 7 : s.noverflow));  // 67..74
+}
+
+template <class T>
+int fuzz_one(const std::uint8_t* data, std::size_t size, std::uint8_t* counters) {
+  Program p = decode(data, size);
+  p.target = std::string(T::name);
+  ExecOptions opts;
+  if (counters) opts.observer = [counters](const OpObservation& o) { record_features(counters, o); };
+  const RunResult r = execute<T>(p, std::move(opts));
+  if (!r.ok) {
+    std::fprintf(stderr, "\n==gomap== %s divergence\n%s==gomap== replay: gomap-replay --target %s <input file>\n",
+                 std::string(T::name).c_str(), describe_failure(*r.failure).c_str(), std::string(T::name).c_str());
+    std::fflush(stderr);
+    std::abort();
+  }
+  return 0;
+}
+
+}  // namespace gomap_harness
+
+#if defined(GOMAP_LIBFUZZER)
+#define GOMAP_EXTRA_COUNTERS_ATTR __attribute__((section("__libfuzzer_extra_counters"), used))
+#define GOMAP_EXTRA_COUNTERS_PTR gomap_extra_counters
+#else
+#define GOMAP_EXTRA_COUNTERS_ATTR
+#define GOMAP_EXTRA_COUNTERS_PTR nullptr
+#endif
+
+#define GOMAP_FUZZ_TARGET(TargetType)                                                              \
+  GOMAP_EXTRA_COUNTERS_ATTR std::uint8_t gomap_extra_counters[::gomap_harness::kExtraCounters];  \
+  extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {             \
+    return ::gomap_harness::fuzz_one<TargetType>(data, size, GOMAP_EXTRA_COUNTERS_PTR);            \
+  }                                                                                                \
+  extern "C" const char* gomap_fuzz_target_name() { return TargetType::name.data(); }

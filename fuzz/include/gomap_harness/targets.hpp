@@ -1,0 +1,318 @@
+// gomap_harness/targets.hpp — what each fuzz target puts in the map.
+//
+// A target fixes the key and value types and its key domains: pure functions
+// from a 16-bit key code to a key, chosen by Config::domain. The domains are
+// where collisions, growth, overflow chains, NaN/±0, long strings and
+// indirect (>128 byte) keys come from. Values are TrackedValue (or contain
+// one, or are strings), so that every construction, destruction and read of a
+// value in the engine is checked, not only the ones the sanitizers can see.
+#pragma once
+
+#include <array>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <string>
+#include <string_view>
+
+#include <gomap/hash.hpp>
+
+namespace gomap_harness {
+
+inline std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+// A value that knows whether it is alive. Reading, assigning or destroying a
+// dead one (a slot the engine already destroyed, or never constructed) aborts
+// with a clear message; live() counts instances so leaks and double
+// destruction show up as an imbalance when a program ends.
+class TrackedValue {
+ public:
+  TrackedValue() noexcept : code_(0), magic_(kAlive) { ++live_count(); }
+  explicit TrackedValue(std::uint64_t code) noexcept : code_(code), magic_(kAlive) { ++live_count(); }
+  TrackedValue(const TrackedValue& o) noexcept : code_(o.code()), magic_(kAlive) { ++live_count(); }
+  TrackedValue(TrackedValue&& o) noexcept : code_(o.code()), magic_(kAlive) { ++live_count(); }
+  TrackedValue& operator=(const TrackedValue& o) noexcept {
+    check("assigned to");
+    code_ = o.code();
+    return *this;
+  }
+  TrackedValue& operator=(TrackedValue&& o) noexcept {
+    check("assigned to");
+    code_ = o.code();
+    return *this;
+  }
+  ~TrackedValue() {
+    check("destroyed");
+    magic_ = kDead;
+    --live_count();
+  }
+  std::uint64_t code() const noexcept {
+    check("read");
+    return code_;
+  }
+  void increment() noexcept {
+    check("incremented");
+    ++code_;
+  }
+  static long long& live_count() noexcept {
+    thread_local long long n = 0;
+    return n;
+  }
+
+ private:
+  static constexpr std::uint32_t kAlive = 0x600d7a1e;
+  static constexpr std::uint32_t kDead = 0xdeadbeef;
+  void check(const char* what) const noexcept {
+    if (magic_ != kAlive) {
+      std::fprintf(stderr, "gomap harness: a map value was %s while not alive (magic %#x)\n", what, unsigned(magic_));
+      std::abort();
+    }
+  }
+  std::uint64_t code_;
+  std::uint32_t magic_;
+};
+
+// Defaults shared by the targets; each target overrides what differs.
+template <class K, class V>
+struct TargetBase {
+  using Key = K;
+  using Value = V;
+  static bool is_nan(const Key&) { return false; }
+  static bool same_representation(const Key& a, const Key& b) { return a == b; }
+};
+
+// Values that are TrackedValue.
+struct TrackedValues {
+  static TrackedValue value(std::uint64_t code) { return TrackedValue(code); }
+  static std::uint64_t value_code(const TrackedValue& v) { return v.code(); }
+  static void increment(TrackedValue& v) { v.increment(); }
+};
+
+// ---- map_u64: dense small keys (tombstone reuse, chains) and wide u64.
+struct U64Target : TargetBase<std::uint64_t, TrackedValue>, TrackedValues {
+  static constexpr std::string_view name = "map_u64";
+  using Hash = gomap::Hash<std::uint64_t>;
+  using OracleKey = std::uint64_t;
+  static constexpr unsigned domains = 3;
+  static const char* domain_name(unsigned d) {
+    static const char* n[] = {"dense 0..15", "dense 0..255", "wide u64 with edge values"};
+    return n[d % domains];
+  }
+  static Hash make_hash(unsigned) { return {}; }
+  static Key key(std::uint16_t code, unsigned domain) {
+    switch (domain % domains) {
+      case 0: return code % 16;
+      case 1: return code % 256;
+      default: {
+        static constexpr std::uint64_t edges[8] = {0, 1, ~0ull, 1ull << 63, (1ull << 63) + 1, 0xffffffffull,
+                                                   1ull << 32, 0x5555555555555555ull};
+        return (code % 64) < 8 ? edges[code % 8] : splitmix64(code);
+      }
+    }
+  }
+  static OracleKey oracle_key(const Key& k) { return k; }
+  static std::string show_key(const Key& k) { return std::to_string(k); }
+};
+
+// ---- map_string: empty, short, SSO-edge, 200+ byte and common-prefix keys;
+// string values (heap-allocated past 15 bytes, so LeakSanitizer sees leaks).
+struct StringTarget : TargetBase<std::string, std::string> {
+  static constexpr std::string_view name = "map_string";
+  using Hash = gomap::Hash<std::string>;
+  using OracleKey = std::string;
+  static constexpr unsigned domains = 3;
+  static const char* domain_name(unsigned d) {
+    static const char* n[] = {"short k0..k63", "mixed lengths: empty, short, 15-16, 200+, common prefix",
+                              "200+ byte keys differing at the end"};
+    return n[d % domains];
+  }
+  static Hash make_hash(unsigned) { return {}; }
+  static Key key(std::uint16_t code, unsigned domain) {
+    const unsigned n = code % 64;
+    switch (domain % domains) {
+      case 0: return "k" + std::to_string(n);
+      case 1:
+        switch ((code >> 8) % 4) {
+          case 0: return n % 16 == 0 ? std::string() : "s" + std::to_string(n);
+          case 1: return std::string(14 + n % 3, 'e') + std::to_string(n % 10);
+          case 2: return std::string(200, 'L') + std::to_string(n);
+          default: return "common/prefix/that/is/forty/bytes/long/" + std::to_string(n);
+        }
+      default: return std::string(220, 'x') + std::to_string(code % 32);
+    }
+  }
+  static OracleKey oracle_key(const Key& k) { return k; }
+  static std::string show_key(const Key& k) {
+    if (k.size() > 24) return "\"" + k.substr(0, 8) + "...\"(" + std::to_string(k.size()) + " bytes, ends \"" + k.substr(k.size() - 4) + "\")";
+    return "\"" + k + "\"";
+  }
+  static std::string value(std::uint64_t code) {
+    return code == 0 ? std::string() : "value-" + std::to_string(code) + "-padded-past-sso";
+  }
+  static std::uint64_t value_code(const std::string& v) {
+    if (v.empty()) return 0;
+    return std::strtoull(v.c_str() + 6, nullptr, 10);
+  }
+  static void increment(std::string& v) { v = value(value_code(v) + 1); }
+};
+
+// ---- map_double: NaNs (several payloads), ±0, ±inf, subnormals, integers.
+struct DoubleTarget : TargetBase<double, TrackedValue>, TrackedValues {
+  static constexpr std::string_view name = "map_double";
+  using Hash = gomap::Hash<double>;
+  using OracleKey = std::uint64_t;  // bits of the value with -0.0 folded into +0.0
+  static constexpr unsigned domains = 3;
+  static const char* domain_name(unsigned d) {
+    static const char* n[] = {"special values only", "specials and small integers", "quarters with NaN and -0"};
+    return n[d % domains];
+  }
+  static Hash make_hash(unsigned) { return {}; }
+  static double special(unsigned i) {
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    const double specials[16] = {std::numeric_limits<double>::quiet_NaN(),
+                                 std::bit_cast<double>(0x7ff0000000000001ull),  // signalling payload
+                                 -std::numeric_limits<double>::quiet_NaN(),
+                                 0.0,
+                                 -0.0,
+                                 inf,
+                                 -inf,
+                                 std::numeric_limits<double>::denorm_min(),
+                                 -std::numeric_limits<double>::denorm_min(),
+                                 std::numeric_limits<double>::min(),
+                                 std::numeric_limits<double>::max(),
+                                 1.0,
+                                 -1.0,
+                                 0.5,
+                                 9007199254740992.0,  // 2^53
+                                 9007199254740993.0}; // rounds to 2^53: the same key
+    return specials[i % 16];
+  }
+  static Key key(std::uint16_t code, unsigned domain) {
+    switch (domain % domains) {
+      case 0: return special(code % 16);
+      case 1: return code % 64 < 16 ? special(code % 16) : double(int(code % 64) - 32);
+      default:
+        if (code % 32 == 0) return std::numeric_limits<double>::quiet_NaN();
+        if (code % 32 == 1) return -0.0;
+        return double(code % 512) / 4.0;
+    }
+  }
+  static bool is_nan(const Key& k) { return std::isnan(k); }
+  static OracleKey oracle_key(const Key& k) { return std::bit_cast<std::uint64_t>(k == 0.0 ? 0.0 : k); }
+  static bool same_representation(const Key& a, const Key& b) {
+    return std::bit_cast<std::uint64_t>(a) == std::bit_cast<std::uint64_t>(b);
+  }
+  static std::string show_key(const Key& k) {
+    if (std::isnan(k)) return "NaN";
+    if (k == 0.0) return std::signbit(k) ? "-0.0" : "+0.0";
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", k);
+    return buf;
+  }
+};
+
+// ---- map_bigkey: 160-byte keys and 180+ byte values, both stored indirectly.
+struct BigKey {
+  std::array<std::uint64_t, 20> words{};
+  friend bool operator==(const BigKey&, const BigKey&) = default;
+};
+struct BigValue {
+  TrackedValue tracked;
+  std::string note;  // heap-allocated, so a leaked value is visible to LSan
+  std::array<char, 128> pad{};
+};
+
+struct BigKeyTarget : TargetBase<BigKey, BigValue> {
+  static constexpr std::string_view name = "map_bigkey";
+  using Hash = gomap::Hash<BigKey>;
+  using OracleKey = std::string;  // the key's bytes
+  static constexpr unsigned domains = 3;
+  static const char* domain_name(unsigned d) {
+    static const char* n[] = {"differ in the first word (16 keys)", "differ in the last word (256 keys)",
+                              "all words random (1024 keys)"};
+    return n[d % domains];
+  }
+  static Hash make_hash(unsigned) { return {}; }
+  static Key key(std::uint16_t code, unsigned domain) {
+    BigKey k;
+    for (std::size_t i = 0; i < k.words.size(); ++i) k.words[i] = 0x0101010101010101ull * i;
+    switch (domain % domains) {
+      case 0: k.words[0] = code % 16; break;
+      case 1: k.words[19] = code % 256; break;
+      default:
+        for (std::size_t i = 0; i < k.words.size(); ++i) k.words[i] = splitmix64((code % 1024) * 31 + i);
+    }
+    return k;
+  }
+  static OracleKey oracle_key(const Key& k) { return std::string(reinterpret_cast<const char*>(&k), sizeof k); }
+  static std::string show_key(const Key& k) {
+    return "big{w0=" + std::to_string(k.words[0]) + ",w19=" + std::to_string(k.words[19]) + "}";
+  }
+  static BigValue value(std::uint64_t code) {
+    BigValue v{TrackedValue(code), "big value note " + std::to_string(code) + " long enough for the heap", {}};
+    v.pad[0] = static_cast<char>(code);
+    return v;
+  }
+  static std::uint64_t value_code(const BigValue& v) { return v.tracked.code(); }
+  static void increment(BigValue& v) {
+    v.tracked.increment();
+    v.note = "big value note " + std::to_string(v.tracked.code()) + " long enough for the heap";
+  }
+};
+
+// ---- map_collide: a degenerate hash injected from the input, to force long
+// overflow chains, tophash collisions and same-size growth.
+struct InjectedHash {
+  std::uint8_t mode = 0;
+  std::uint64_t operator()(std::uint64_t k, std::uint64_t seed) const noexcept {
+    switch (mode % 4) {
+      case 0: return 0x4242424242424242ull;  // one bucket, one tophash: every key collides fully
+      case 1: return splitmix64(k ^ seed) & ~0xffffull;  // one bucket, distinct tophash
+      case 2: {  // two low bits and one top bit of real hash
+        const std::uint64_t h = splitmix64(k ^ seed);
+        return (h & 3) | (h & (1ull << 63));
+      }
+      default: return splitmix64(k ^ seed) & 0x00ffffffffffffffull;  // every tophash is the minimum
+    }
+  }
+};
+
+struct CollideTarget : TargetBase<std::uint64_t, TrackedValue>, TrackedValues {
+  static constexpr std::string_view name = "map_collide";
+  using Hash = InjectedHash;
+  using OracleKey = std::uint64_t;
+  static constexpr unsigned domains = 8;
+  static const char* domain_name(unsigned d) {
+    static const char* n[] = {"constant hash, 64 keys",       "one bucket varied tophash, 64 keys",
+                              "3 hash bits, 64 keys",         "tophash collisions, 64 keys",
+                              "constant hash, 256 keys",      "one bucket varied tophash, 256 keys",
+                              "3 hash bits, 256 keys",        "tophash collisions, 256 keys"};
+    return n[d % domains];
+  }
+  static Hash make_hash(unsigned domain) { return InjectedHash{static_cast<std::uint8_t>(domain % 4)}; }
+  static Key key(std::uint16_t code, unsigned domain) { return (domain % domains) < 4 ? code % 64 : code % 256; }
+  static OracleKey oracle_key(const Key& k) { return k; }
+  static std::string show_key(const Key& k) { return std::to_string(k); }
+};
+
+// Calls f.template operator()<Target>() for the target named `name`; returns
+// false if there is no such target.
+template <class F>
+bool with_target(std::string_view name, F&& f) {
+  if (name == U64Target::name) return f.template operator()<U64Target>(), true;
+  if (name == StringTarget::name) return f.template operator()<StringTarget>(), true;
+  if (name == DoubleTarget::name) return f.template operator()<DoubleTarget>(), true;
+  if (name == BigKeyTarget::name) return f.template operator()<BigKeyTarget>(), true;
+  if (name == CollideTarget::name) return f.template operator()<CollideTarget>(), true;
+  return false;
+}
+
+}  // namespace gomap_harness

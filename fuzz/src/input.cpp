@@ -1,0 +1,115 @@
+#include "gomap_harness/input.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <system_error>
+
+namespace gomap_harness {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::optional<std::string> target_in_path(const fs::path& path) {
+  // corpus/map_u64/x, crashes/map_u64/crash-..., corpus/regressions/map_u64/x,
+  // or a file named map_u64-... / map_u64_...
+  for (fs::path p = path.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
+    if (target_id(p.filename().string())) return p.filename().string();
+    if (p == p.parent_path()) break;
+  }
+  const std::string name = path.filename().string();
+  for (std::string_view t : kTargetNames) {
+    if (name.size() > t.size() && name.compare(0, t.size(), t) == 0 && (name[t.size()] == '-' || name[t.size()] == '_' || name[t.size()] == '.'))
+      return std::string(t);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+LoadedProgram load_program_file(const std::string& path, const std::optional<std::string>& forced_target) {
+  if (forced_target && !target_id(*forced_target)) {
+    throw InputError("unknown target '" + *forced_target + "' (known: map_u64 map_string map_double map_bigkey map_collide)");
+  }
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) throw InputError(path + ": no such file");
+  if (fs::is_directory(st)) throw InputError(path + ": is a directory, expected a file");
+  if (!fs::is_regular_file(st)) throw InputError(path + ": not a regular file");
+  const auto size = fs::file_size(path, ec);
+  if (ec) throw InputError(path + ": cannot read size: " + ec.message());
+  if (size == 0) throw InputError(path + ": empty file (no program)");
+  if (size > kMaxInputBytes) {
+    throw InputError(path + ": too large (" + std::to_string(size) + " bytes; inputs are at most " +
+                     std::to_string(kMaxInputBytes) + ")");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open for reading");
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.size() != size) throw InputError(path + ": short read");
+
+  LoadedProgram out;
+  out.path = path;
+  if (looks_like_text(bytes.data(), bytes.size())) {
+    out.form = "text";
+    try {
+      out.program = parse_text(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    } catch (const ParseError& e) {
+      throw InputError(path + ": " + e.what());
+    }
+    if (!out.program.target.empty()) out.target_from = "text";
+  } else {
+    out.form = "binary";
+    if (bytes.size() >= 4 && std::equal(bytes.begin(), bytes.begin() + 4, "GMAP")) {
+      if (bytes.size() < 5) throw InputError(path + ": truncated header (GMAP without a target id)");
+      if (!has_binary_header(bytes.data(), bytes.size())) {
+        throw InputError(path + ": corrupt header: unknown target id " + std::to_string(bytes[4]));
+      }
+      if (bytes.size() < 5 + 3) throw InputError(path + ": truncated: header but no configuration bytes");
+    }
+    out.program = decode(bytes.data(), bytes.size());
+    if (!out.program.target.empty()) out.target_from = "header";
+  }
+  if (forced_target) {
+    out.program.target = *forced_target;
+    out.target_from = "--target";
+  } else if (out.program.target.empty()) {
+    if (auto t = target_in_path(fs::path(path))) {
+      out.program.target = *t;
+      out.target_from = "path";
+    } else {
+      throw InputError(path + ": cannot tell which target this input is for; pass --target NAME");
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> expand_inputs(const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
+  for (const std::string& p : paths) {
+    std::error_code ec;
+    if (!fs::exists(p, ec)) throw InputError(p + ": no such file or directory");
+    if (!fs::is_directory(p, ec)) {
+      files.push_back(p);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (!name.empty() && name[0] == '.') {
+        if (it->is_directory()) it.disable_recursion_pending();
+        continue;
+      }
+      if (it->is_regular_file()) found.push_back(it->path().string());
+    }
+    if (ec) throw InputError(p + ": cannot list directory: " + ec.message());
+    if (found.empty()) throw InputError(p + ": directory holds no input files");
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  return files;
+}
+
+}  // namespace gomap_harness

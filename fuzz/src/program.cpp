@@ -1,0 +1,278 @@
+// The binary and text forms of the operation language (see program.hpp).
+#include "gomap_harness/program.hpp"
+
+#include <charconv>
+#include <cstring>
+#include <limits>
+#include <sstream>
+
+namespace gomap_harness {
+namespace {
+
+// Op byte: low 5 bits pick the kind from this table (so the common ops get
+// more of the byte space), bits 5-6 are the iterator slot for Iter* ops.
+constexpr OpKind kKindTable[32] = {
+    OpKind::Set,        OpKind::Set,         OpKind::Set,       OpKind::Set,
+    OpKind::Set,        OpKind::Set,         OpKind::Get,       OpKind::Get,
+    OpKind::Get,        OpKind::Erase,       OpKind::Erase,     OpKind::Erase,
+    OpKind::Erase,      OpKind::Incr,        OpKind::Incr,      OpKind::Clear,
+    OpKind::Len,        OpKind::Compact,     OpKind::CopyCompare, OpKind::IterStart,
+    OpKind::IterStart,  OpKind::IterNext,    OpKind::IterNext,  OpKind::IterNext,
+    OpKind::IterNext,   OpKind::IterNext,    OpKind::IterEraseYielded, OpKind::IterEraseYielded,
+    OpKind::IterSetYielded, OpKind::IterStop, OpKind::NewMap,   OpKind::Check,
+};
+
+constexpr const char* kOpNames[kOpKinds] = {
+    "set",       "get",       "erase",      "incr",
+    "clear",     "len",       "compact",    "copy_compare",
+    "iter_start", "iter_next", "iter_erase_yielded", "iter_set_yielded",
+    "iter_stop", "new_map",   "check",
+};
+
+constexpr std::uint64_t kHints[kHintCodes] = {
+    0, 1, 7, 8, 9, 13, 14, 26, 27, 52, 53, 100, 200, 400,
+    std::uint64_t(1) << 62, std::numeric_limits<std::uint64_t>::max(),
+};
+
+constexpr char kMagic[4] = {'G', 'M', 'A', 'P'};
+
+std::uint8_t first_byte_for(OpKind kind) {
+  for (std::uint8_t b = 0; b < 32; ++b)
+    if (kKindTable[b] == kind) return b;
+  return 0;
+}
+
+}  // namespace
+
+std::optional<std::uint8_t> target_id(std::string_view name) {
+  for (std::size_t i = 0; i < kTargetNames.size(); ++i)
+    if (kTargetNames[i] == name) return static_cast<std::uint8_t>(i);
+  return std::nullopt;
+}
+
+std::uint64_t hint_from_code(std::uint8_t code) { return kHints[code % kHintCodes]; }
+std::optional<std::uint8_t> code_from_hint(std::uint64_t hint) {
+  for (std::size_t i = 0; i < kHintCodes; ++i)
+    if (kHints[i] == hint) return static_cast<std::uint8_t>(i);
+  return std::nullopt;
+}
+
+const char* op_name(OpKind kind) { return kOpNames[static_cast<std::size_t>(kind)]; }
+std::optional<OpKind> op_from_name(std::string_view name) {
+  for (std::size_t i = 0; i < kOpKinds; ++i)
+    if (name == kOpNames[i]) return static_cast<OpKind>(i);
+  return std::nullopt;
+}
+bool op_has_key(OpKind k) { return k == OpKind::Set || k == OpKind::Get || k == OpKind::Erase || k == OpKind::Incr; }
+bool op_has_value(OpKind k) { return k == OpKind::Set || k == OpKind::IterSetYielded; }
+bool op_has_iter(OpKind k) {
+  return k == OpKind::IterStart || k == OpKind::IterNext || k == OpKind::IterEraseYielded ||
+         k == OpKind::IterSetYielded || k == OpKind::IterStop;
+}
+
+bool has_binary_header(const std::uint8_t* data, std::size_t size, std::string* target) {
+  if (size < 5 || std::memcmp(data, kMagic, 4) != 0 || data[4] >= kTargetNames.size()) return false;
+  if (target) *target = std::string(kTargetNames[data[4]]);
+  return true;
+}
+
+Program decode(const std::uint8_t* data, std::size_t size) {
+  Program p;
+  std::size_t pos = 0;
+  if (has_binary_header(data, size, &p.target)) pos = 5;
+  auto byte = [&](std::uint8_t& out) {
+    if (pos >= size) return false;
+    out = data[pos++];
+    return true;
+  };
+  std::uint8_t b = 0;
+  if (byte(b)) {
+    // Deep mode (check_invariants() after every op) costs more than the ops
+    // it checks, so it takes two set bits: a quarter of fuzzer inputs.
+    p.config.domain = b & 0x3f;
+    p.config.deep = (b & 0xc0) == 0xc0;
+  }
+  if (byte(b)) p.config.seed = b;
+  if (byte(b)) p.config.hint = b % kHintCodes;
+  while (pos < size) {
+    const std::uint8_t opbyte = data[pos++];
+    Op op;
+    op.kind = kKindTable[opbyte & 31];
+    if (op_has_iter(op.kind)) op.iter = (opbyte >> 5) & (kMaxIterators - 1);
+    bool complete = true;
+    if (op_has_key(op.kind)) {
+      std::uint8_t lo = 0, hi = 0;
+      complete = byte(lo) && byte(hi);
+      op.key = static_cast<std::uint16_t>(lo | (hi << 8));
+    }
+    if (complete && op_has_value(op.kind)) complete = byte(op.value);
+    if (complete && op.kind == OpKind::NewMap) {
+      complete = byte(op.hint) && byte(op.seed);
+      op.hint %= kHintCodes;
+    }
+    if (!complete) break;  // a truncated last op is dropped
+    p.ops.push_back(op);
+  }
+  return p;
+}
+
+std::vector<std::uint8_t> encode(const Program& p, bool with_header) {
+  std::vector<std::uint8_t> out;
+  if (with_header) {
+    if (auto id = target_id(p.target)) {
+      out.insert(out.end(), kMagic, kMagic + 4);
+      out.push_back(*id);
+    }
+  }
+  out.push_back(static_cast<std::uint8_t>((p.config.domain & 0x3f) | (p.config.deep ? 0xc0 : 0)));
+  out.push_back(p.config.seed);
+  out.push_back(p.config.hint % kHintCodes);
+  for (const Op& op : p.ops) {
+    std::uint8_t b = first_byte_for(op.kind);
+    if (op_has_iter(op.kind)) b |= static_cast<std::uint8_t>((op.iter & (kMaxIterators - 1)) << 5);
+    out.push_back(b);
+    if (op_has_key(op.kind)) {
+      out.push_back(static_cast<std::uint8_t>(op.key & 0xff));
+      out.push_back(static_cast<std::uint8_t>(op.key >> 8));
+    }
+    if (op_has_value(op.kind)) out.push_back(op.value);
+    if (op.kind == OpKind::NewMap) {
+      out.push_back(op.hint % kHintCodes);
+      out.push_back(op.seed);
+    }
+  }
+  return out;
+}
+
+std::string op_to_text(const Op& op) {
+  std::string s = op_name(op.kind);
+  if (op_has_iter(op.kind)) s += " " + std::to_string(op.iter);
+  if (op_has_key(op.kind)) s += " " + std::to_string(op.key);
+  if (op_has_value(op.kind)) s += " " + std::to_string(op.value);
+  if (op.kind == OpKind::NewMap) s += " " + std::to_string(hint_from_code(op.hint)) + " " + std::to_string(op.seed);
+  return s;
+}
+
+std::string to_text(const Program& p) {
+  std::ostringstream o;
+  o << "# gomap operation program (text form; see fuzz/README.md)\n";
+  if (!p.target.empty()) o << "target " << p.target << "\n";
+  o << "domain " << unsigned(p.config.domain) << "\n";
+  o << "seed " << unsigned(p.config.seed) << "\n";
+  o << "hint " << hint_from_code(p.config.hint) << "\n";
+  o << "deep " << (p.config.deep ? 1 : 0) << "\n";
+  for (const Op& op : p.ops) o << op_to_text(op) << "\n";
+  return o.str();
+}
+
+namespace {
+
+std::vector<std::string_view> split_words(std::string_view line) {
+  std::vector<std::string_view> words;
+  std::size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
+    const std::size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') ++i;
+    if (i > start) words.push_back(line.substr(start, i - start));
+  }
+  return words;
+}
+
+std::uint64_t parse_number(std::string_view w, std::uint64_t max, std::size_t line_no, const char* what) {
+  std::uint64_t v = 0;
+  auto [ptr, ec] = std::from_chars(w.data(), w.data() + w.size(), v);
+  if (ec != std::errc() || ptr != w.data() + w.size() || v > max) {
+    throw ParseError("line " + std::to_string(line_no) + ": bad " + what + " '" + std::string(w) + "' (0.." +
+                     std::to_string(max) + ")");
+  }
+  return v;
+}
+
+}  // namespace
+
+Program parse_text(std::string_view text) {
+  Program p;
+  std::size_t line_no = 0;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    ++line_no;
+    if (const std::size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    const auto w = split_words(line);
+    if (w.empty()) {
+      if (end == text.size()) break;
+      continue;
+    }
+    auto want = [&](std::size_t n) {
+      if (w.size() != n + 1) {
+        throw ParseError("line " + std::to_string(line_no) + ": '" + std::string(w[0]) + "' takes " +
+                         std::to_string(n) + " operand(s), got " + std::to_string(w.size() - 1));
+      }
+    };
+    const std::string_view head = w[0];
+    if (head == "target") {
+      want(1);
+      if (!target_id(w[1])) throw ParseError("line " + std::to_string(line_no) + ": unknown target '" + std::string(w[1]) + "'");
+      p.target = std::string(w[1]);
+    } else if (head == "domain") {
+      want(1);
+      p.config.domain = static_cast<std::uint8_t>(parse_number(w[1], 63, line_no, "domain"));
+    } else if (head == "seed") {
+      want(1);
+      p.config.seed = static_cast<std::uint8_t>(parse_number(w[1], 255, line_no, "seed"));
+    } else if (head == "deep") {
+      want(1);
+      p.config.deep = parse_number(w[1], 1, line_no, "deep flag") != 0;
+    } else if (head == "hint") {
+      want(1);
+      const auto code = code_from_hint(parse_number(w[1], std::numeric_limits<std::uint64_t>::max(), line_no, "hint"));
+      if (!code) throw ParseError("line " + std::to_string(line_no) + ": hint " + std::string(w[1]) + " is not in the hint table");
+      p.config.hint = *code;
+    } else if (auto kind = op_from_name(head)) {
+      Op op;
+      op.kind = *kind;
+      std::size_t n = (op_has_iter(*kind) ? 1 : 0) + (op_has_key(*kind) ? 1 : 0) + (op_has_value(*kind) ? 1 : 0) +
+                      (*kind == OpKind::NewMap ? 2 : 0);
+      want(n);
+      std::size_t a = 1;
+      if (op_has_iter(*kind)) op.iter = static_cast<std::uint8_t>(parse_number(w[a++], kMaxIterators - 1, line_no, "iterator"));
+      if (op_has_key(*kind)) op.key = static_cast<std::uint16_t>(parse_number(w[a++], 65535, line_no, "key"));
+      if (op_has_value(*kind)) op.value = static_cast<std::uint8_t>(parse_number(w[a++], 255, line_no, "value"));
+      if (*kind == OpKind::NewMap) {
+        const auto code = code_from_hint(parse_number(w[a++], std::numeric_limits<std::uint64_t>::max(), line_no, "hint"));
+        if (!code) throw ParseError("line " + std::to_string(line_no) + ": hint is not in the hint table");
+        op.hint = *code;
+        op.seed = static_cast<std::uint8_t>(parse_number(w[a++], 255, line_no, "seed"));
+      }
+      p.ops.push_back(op);
+    } else {
+      throw ParseError("line " + std::to_string(line_no) + ": unknown directive or op '" + std::string(head) + "'");
+    }
+    if (end == text.size()) break;
+  }
+  return p;
+}
+
+bool looks_like_text(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return false;
+  for (std::size_t i = 0; i < size; ++i) {
+    const unsigned char c = data[i];
+    if (c == '\n' || c == '\t' || c == '\r') continue;
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  // First word must be a comment, a directive or an op name.
+  std::string_view s(reinterpret_cast<const char*>(data), size);
+  const std::size_t first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return false;
+  if (s[first] == '#') return true;
+  const std::size_t stop = s.find_first_of(" \t\r\n", first);
+  const std::string_view word = s.substr(first, stop == std::string_view::npos ? std::string_view::npos : stop - first);
+  return word == "target" || word == "domain" || word == "seed" || word == "hint" || word == "deep" ||
+         op_from_name(word).has_value();
+}
+
+}  // namespace gomap_harness

@@ -1,0 +1,164 @@
+// gomap-replay: re-run crash files, corpus entries and text regressions
+// deterministically, print the decoded trace and the first divergence.
+//
+//   gomap-replay [--target T] [--deep] [--quiet] FILE|DIR...
+//   gomap-replay --to-text [--out FILE.txt] FILE      # keep it as a text regression
+//   gomap-replay --emit-test FILE                     # a ready-to-paste GoogleTest
+//   gomap-replay --to-binary --out FILE.bin FILE.txt   # compile a text program (corpus seeds)
+//
+// Exit status: 0 every input replayed without divergence; 1 some input
+// diverged; 2 bad usage or an input that could not be read (a one-line reason
+// is printed for each).
+#include <CLI/CLI.hpp>
+
+#include <cctype>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gomap_harness/executor.hpp"
+#include "gomap_harness/input.hpp"
+
+namespace gh = gomap_harness;
+
+namespace {
+
+std::string describe_config(const gh::Program& p) {
+  std::string d;
+  gh::with_target(p.target, [&]<class T>() {
+    const unsigned dom = p.config.domain % T::domains;
+    d = "domain " + std::to_string(dom) + " (" + T::domain_name(dom) + "), seed " + std::to_string(p.config.seed) +
+        ", hint " + std::to_string(gh::hint_from_code(p.config.hint)) + (p.config.deep ? ", deep" : "");
+  });
+  return d;
+}
+
+std::string test_name_for(const std::string& path, const std::string& target) {
+  std::string stem = std::filesystem::path(path).stem().string();
+  std::string out = target + "_";
+  for (char c : stem) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return out;
+}
+
+void emit_test(const gh::LoadedProgram& lp) {
+  std::cout << "// Regression from " << lp.path << " (add to a test file linked with gomap_harness)\n"
+            << "TEST(Regression, " << test_name_for(lp.path, lp.program.target) << ") {\n"
+            << "  const char* program = R\"gomap(\n"
+            << gh::to_text(lp.program) << ")gomap\";\n"
+            << "  const gomap_harness::RunResult r = gomap_harness::run_text_program(program);\n"
+            << "  EXPECT_TRUE(r.ok) << (r.failure ? gomap_harness::describe_failure(*r.failure) : \"\");\n"
+            << "}\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"gomap-replay: replay gomap fuzz inputs (binary or text) and show the first divergence"};
+  std::vector<std::string> inputs;
+  std::optional<std::string> target;
+  bool deep = false, quiet = false, to_text = false, to_binary = false, emit = false;
+  std::string out;
+  app.add_option("inputs", inputs, "crash files, corpus entries, text programs or directories of them")->required();
+  app.add_option("--target", target, "target to run as (default: from the header, the text, or the path)");
+  app.add_flag("--deep", deep, "run check_invariants() after every op whatever the input says");
+  app.add_flag("--quiet", quiet, "print only each input's verdict and failures, not the trace");
+  app.add_flag("--to-text", to_text, "print the program in the text form instead of running it");
+  app.add_flag("--to-binary", to_binary, "write the program in the binary form (with its GMAP header); needs --out");
+  app.add_option("--out", out, "with --to-text or --to-binary: write to this file (never overwrites)");
+  app.add_flag("--emit-test", emit, "print a GoogleTest case that replays the program");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (!out.empty() && !to_text && !to_binary) {
+    std::cerr << "gomap-replay: error: --out needs --to-text or --to-binary\n";
+    return 2;
+  }
+  if (to_binary && out.empty()) {
+    std::cerr << "gomap-replay: error: --to-binary needs --out FILE\n";
+    return 2;
+  }
+
+  std::vector<std::string> files;
+  try {
+    files = gh::expand_inputs(inputs);
+  } catch (const gh::InputError& e) {
+    std::cerr << "gomap-replay: error: " << e.what() << "\n";
+    return 2;
+  }
+  if (!out.empty() && files.size() != 1) {
+    std::cerr << "gomap-replay: error: --out takes exactly one input file\n";
+    return 2;
+  }
+
+  int bad_inputs = 0, failures = 0, passed = 0;
+  for (const std::string& file : files) {
+    gh::LoadedProgram lp;
+    try {
+      lp = gh::load_program_file(file, target);
+    } catch (const gh::InputError& e) {
+      std::cerr << "gomap-replay: error: " << e.what() << "\n";
+      ++bad_inputs;
+      continue;
+    }
+    if (to_text || to_binary) {
+      std::string text = gh::to_text(lp.program);
+      if (to_binary) {
+        const std::vector<std::uint8_t> bytes = gh::encode(lp.program);
+        text.assign(bytes.begin(), bytes.end());
+      }
+      if (out.empty()) {
+        std::cout << text;
+      } else {
+        if (std::filesystem::exists(out)) {
+          std::cerr << "gomap-replay: error: " << out << " exists; refusing to overwrite it\n";
+          return 2;
+        }
+        std::ofstream o(out, std::ios::binary);
+        o << text;
+        if (!o) {
+          std::cerr << "gomap-replay: error: cannot write " << out << "\n";
+          return 2;
+        }
+        std::cout << "wrote " << out << " (" << lp.program.ops.size() << " ops, target " << lp.program.target << ")\n";
+      }
+      continue;
+    }
+    if (emit) {
+      emit_test(lp);
+      continue;
+    }
+    std::cout << "== " << file << ": " << lp.form << ", target " << lp.program.target << " (from " << lp.target_from
+              << "), " << describe_config(lp.program) << ", " << lp.program.ops.size() << " ops\n";
+    std::cout.flush();
+    gh::ExecOptions opts;
+    if (deep) opts.deep = true;
+    if (!quiet) {
+      opts.on_op_begin = [](const std::string& op) { std::cout << "  " << op << std::flush; };
+      opts.on_op_end = [](const std::string& result) { std::cout << "  ->  " << result << "\n"; };
+    }
+    const auto r = gh::execute_named(lp.program, opts);
+    if (!r->ok) {
+      ++failures;
+      if (!quiet) std::cout << "  !! diverged\n";
+      std::cout << ">>> FIRST DIVERGENCE\n" << gh::describe_failure(*r->failure);
+      std::cout << "RESULT: FAIL " << file << " (" << r->ops_run << " of " << lp.program.ops.size()
+                << " ops completed)\n";
+    } else {
+      ++passed;
+      std::cout << "RESULT: ok " << file << "\n";
+    }
+    std::cout.flush();
+  }
+  if (!to_text && !to_binary && !emit) {
+    std::cout << "gomap-replay: " << passed << " passed, " << failures << " failed, " << bad_inputs
+              << " unreadable\n";
+  }
+  if (bad_inputs) return 2;
+  return failures ? 1 : 0;
+}
