@@ -59,7 +59,9 @@
 // never free memory an iterator may still read. Evacuation while an iterator
 // may still read the old bucket (Go's oldIterator flag) copies keys and values
 // instead of moving them, so the old slot stays readable for the re-lookup;
-// without live iterators it moves them. clear() reuses the bucket array in
+// without live iterators it moves them. (Go keys this on its oldIterator flag;
+// we count live iterators, which also covers an iterator that outlives two
+// same-size growths — a case where Go's flag has already been dropped.) clear() reuses the bucket array in
 // place when no iterator holds it, and swaps in a fresh array when one does.
 //
 // Keys. +0.0 and -0.0 are one key; assigning to an existing float key
@@ -422,9 +424,12 @@ class Map {
     if (other.count_ == 0) return;
     buckets_ = new Table(b);
     B_ = b;
-    other.for_each_entry([&](const K& k, const V& v) {
-      place_new_entry(hash_of(k), k, v);
-    });
+    try {
+      other.for_each_entry([&](const K& k, const V& v) { place_new_entry(hash_of(k), k, v); });
+    } catch (...) {
+      release(buckets_);  // destroys what was copied so far
+      throw;
+    }
   }
   Map(Map&& other) noexcept { swap(other); }
   Map& operator=(const Map& other) {
@@ -1090,60 +1095,109 @@ class Map {
       const bool same_size = same_size_grow();
       if (!same_size) xy[1].b = buckets_->bucket(oldbucket + newbit);
       const std::uint8_t f = flags_.load(std::memory_order_relaxed);
-      // An iterator of the old array may still read this bucket's keys (to
-      // re-look them up) and hold references to its values: keep them.
+      // A live iterator may still read this bucket's keys (to re-look them
+      // up) and hold references to its values: keep them. Go decides this
+      // with its oldIterator flag, which hashGrow hands over one growth at a
+      // time; an iterator that outlives two same-size growths then reads the
+      // second old array unprotected. Counting live iterators has no such gap.
 #if defined(GOMAP_CANARY_EVAC_MOVES_UNDER_ITERATOR)
       const bool keep_old = false;
 #else
-      const bool keep_old = (f & kOldIterator) != 0;
+      const bool keep_old = (f & kOldIterator) != 0 || live_iterators_.load(std::memory_order_relaxed) != 0;
 #endif
-      for (; b != nullptr; b = b->overflow) {
-        for (unsigned i = 0; i < kBucketSlots; ++i) {
-          std::uint8_t top = b->tophash[i];
-          if (is_empty(top)) {
-            b->tophash[i] = kEvacuatedEmpty;
-            continue;
-          }
-          K& k = key_at(b, i);
-          unsigned use_y = 0;
-          if (!same_size) {
-            const std::uint64_t hash = hash_of(k);
-#if defined(GOMAP_CANARY_NAN_EVAC_WRONG_HALF)
-            if (false) {
-#else
-            if ((f & kIterator) && !kReflexive && !eq_(k, k)) {
-#endif
-              // NaN: an iterator filters this bucket by tophash's low bit, so
-              // the half must follow it; the new tophash is fresh randomness.
-              use_y = top & 1;
-              top = tophash(hash);
-            } else {
-              use_y = (hash & newbit) != 0 ? 1 : 0;
+      // Two phases, so that a throwing copy (or a failed overflow
+      // allocation) leaves the map as it was: first fill the destinations
+      // and remember each old slot's mark, then write the marks.
+      std::uint8_t marks_inline[4 * kBucketSlots];
+      std::vector<std::uint8_t> marks_heap;
+      std::uint8_t* marks = marks_inline;
+      std::size_t chain_slots = 0;
+      for (Bucket* c = b; c != nullptr; c = c->overflow) chain_slots += kBucketSlots;
+      if (chain_slots > sizeof marks_inline) {
+        marks_heap.resize(chain_slots);
+        marks = marks_heap.data();
+      }
+      std::size_t n = 0;
+      try {
+        for (Bucket* c = b; c != nullptr; c = c->overflow) {
+          for (unsigned i = 0; i < kBucketSlots; ++i, ++n) {
+            std::uint8_t top = c->tophash[i];
+            if (is_empty(top)) {
+              marks[n] = kEvacuatedEmpty;
+              continue;
             }
-          }
-          b->tophash[i] = static_cast<std::uint8_t>(kEvacuatedX + use_y);
-          Destination& d = xy[use_y];
-          if (d.i == kBucketSlots) {
-            d.b = new_overflow(d.b);
-            d.i = 0;
-          }
-          transfer(b, i, d.b, d.i, keep_old);
-          d.b->tophash[d.i] = top;
-          ++d.i;
-        }
 #if defined(GOMAP_CANARY_EVAC_SKIPS_OVERFLOW)
-        for (Bucket* o = b->overflow; o != nullptr; o = o->overflow) {
-          for (unsigned j = 0; j < kBucketSlots; ++j) {
-            if (o->tophash[j] >= kMinTopHash) {
-              o->tophash[j] = kEvacuatedX;  // marked moved, never moved: the entry is lost
+            if (c != b) {  // marked moved, never moved: the entry is lost
+              marks[n] = kEvacuatedX;
               --count_;
-            } else if (is_empty(o->tophash[j])) {
-              o->tophash[j] = kEvacuatedEmpty;
+              continue;
+            }
+#endif
+            K& k = key_at(c, i);
+            unsigned use_y = 0;
+            if (!same_size) {
+              const std::uint64_t hash = hash_of(k);
+#if defined(GOMAP_CANARY_NAN_EVAC_WRONG_HALF)
+              if (false) {
+#else
+              if ((f & kIterator) && !kReflexive && !eq_(k, k)) {
+#endif
+                // NaN: an iterator filters this bucket by tophash's low bit,
+                // so the half must follow it; the new tophash is fresh.
+                use_y = top & 1;
+                top = tophash(hash);
+              } else {
+                use_y = (hash & newbit) != 0 ? 1 : 0;
+              }
+            }
+            Destination& d = xy[use_y];
+            if (d.i == kBucketSlots) {
+              d.b = d.b->overflow != nullptr ? d.b->overflow : new_overflow(d.b);
+              d.i = 0;
+            }
+            transfer(c, i, d.b, d.i, keep_old);
+            d.b->tophash[d.i] = top;
+            ++d.i;
+            marks[n] = static_cast<std::uint8_t>(kEvacuatedX + use_y);
+          }
+        }
+      } catch (...) {
+        // Give moved entries back to their old slots (in chain order, each
+        // half's destinations are filled in the same order), then empty the
+        // destinations: they were empty before, since nothing lands in a new
+        // bucket before its old bucket is evacuated.
+        Bucket* back[2] = {buckets_->bucket(oldbucket), same_size ? nullptr : buckets_->bucket(oldbucket + newbit)};
+        unsigned back_i[2] = {0, 0};
+        std::size_t m = 0;
+        for (Bucket* c = b; c != nullptr && m < n; c = c->overflow) {
+          for (unsigned i = 0; i < kBucketSlots && m < n; ++i, ++m) {
+            if (marks[m] != kEvacuatedX && marks[m] != kEvacuatedY) continue;
+            const unsigned y = marks[m] - kEvacuatedX;
+            if (back_i[y] == kBucketSlots) {
+              back[y] = back[y]->overflow;
+              back_i[y] = 0;
+            }
+            if (!keep_old) untransfer(back[y], back_i[y], c, i);
+            ++back_i[y];
+          }
+        }
+        for (unsigned y = 0; y < 2; ++y) {
+          if (y == 1 && same_size) break;
+          for (Bucket* c = buckets_->bucket(y == 0 ? oldbucket : oldbucket + newbit); c != nullptr; c = c->overflow) {
+            for (unsigned i = 0; i < kBucketSlots; ++i) {
+              if (c->tophash[i] >= kMinTopHash) {
+                destroy_key(c, i);
+                destroy_value(c, i);
+              }
+              c->tophash[i] = kEmptyRest;
             }
           }
         }
-        break;
-#endif
+        throw;
+      }
+      n = 0;
+      for (Bucket* c = b; c != nullptr; c = c->overflow) {
+        for (unsigned i = 0; i < kBucketSlots; ++i) c->tophash[i] = marks[n++];
       }
     }
     if (oldbucket == nevacuate_) advance_evacuation_mark(newbit);
@@ -1163,7 +1217,7 @@ class Map {
     } else if (keep_old) {
       construct_key(to, j, key_at(from, i));
     } else {
-      construct_key(to, j, std::move(key_at(from, i)));
+      construct_key(to, j, std::move_if_noexcept(key_at(from, i)));
     }
     if constexpr (std::is_copy_constructible_v<V>) {
       if (keep_old) {
@@ -1175,7 +1229,22 @@ class Map {
       ::new (static_cast<void*>(value_slot(to, j))) V*(*value_slot(from, i));
       *value_slot(from, i) = nullptr;
     } else {
-      construct_value(to, j, std::move(value_at(from, i)));
+      construct_value(to, j, std::move_if_noexcept(value_at(from, i)));
+    }
+  }
+
+  // Undoes a moving transfer() (rollback of a failed evacuation): the old
+  // slot still holds a moved-from key and value, so assign the entry back.
+  static void untransfer(Bucket* to, unsigned j, Bucket* from, unsigned i) noexcept {
+    if constexpr (kIndirectKey) {
+      *key_slot(from, i) = std::exchange(*key_slot(to, j), nullptr);
+    } else if constexpr (std::is_nothrow_move_assignable_v<K>) {
+      key_at(from, i) = std::move(key_at(to, j));
+    }
+    if constexpr (kIndirectValue) {
+      *value_slot(from, i) = std::exchange(*value_slot(to, j), nullptr);
+    } else if constexpr (std::is_nothrow_move_assignable_v<V>) {
+      value_at(from, i) = std::move(value_at(to, j));
     }
   }
 
@@ -1215,7 +1284,12 @@ class Map {
       if (empties != 0) {
         const unsigned i = detail::byte_index(empties);
         construct_key(b, i, std::forward<KA>(key));
-        construct_value(b, i, std::forward<VA>(value));
+        try {
+          construct_value(b, i, std::forward<VA>(value));
+        } catch (...) {
+          destroy_key(b, i);
+          throw;
+        }
         b->tophash[i] = tophash(hash);
         ++count_;
         return;
