@@ -264,8 +264,21 @@ bool looks_like_text(const std::uint8_t* data, std::size_t size) {
     if (c == '\n' || c == '\t' || c == '\r') continue;
     if (c < 0x20 || c > 0x7e) return false;
   }
-  // First word must be a comment, a directive or an op name.
+  // A text program names its target (to_text() always writes it): without
+  // that line, printable bytes are more likely a fuzzer input that happens to
+  // be printable, and must replay as the binary program it is.
   std::string_view s(reinterpret_cast<const char*>(data), size);
+  bool names_target = false;
+  for (std::size_t pos = 0; pos < s.size();) {
+    std::size_t end = s.find('\n', pos);
+    if (end == std::string_view::npos) end = s.size();
+    std::string_view line = s.substr(pos, end - pos);
+    const std::size_t b = line.find_first_not_of(" \t\r");
+    if (b != std::string_view::npos && line.substr(b, 7) == "target " ) names_target = true;
+    pos = end + 1;
+  }
+  if (!names_target) return false;
+  // First word must be a comment, a directive or an op name.
   const std::size_t first = s.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return false;
   if (s[first] == '#') return true;

@@ -112,8 +112,8 @@ class ParseError : public std::runtime_error {
 Program parse_text(std::string_view text);
 std::string to_text(const Program& p);
 std::string op_to_text(const Op& op);
-// Heuristic used by the replay tool: text programs are printable and start
-// with a directive, an op or a comment.
+// Heuristic used by the replay tool: text programs are printable, start with
+// a directive, an op or a comment, and name their target on a `target` line.
 bool looks_like_text(const std::uint8_t* data, std::size_t size);
 
 }  // namespace gomap_harness

@@ -1,0 +1,271 @@
+// gomap-replay as a user meets it: bad inputs give one clear line and exit 2,
+// good programs replay deterministically, and the shipped corpus is in sync.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gomap_harness/program.hpp"
+
+namespace fs = std::filesystem;
+namespace gh = gomap_harness;
+
+namespace {
+
+const char* const kGoodProgram =
+    "# a small program that grows the map under a live iterator\n"
+    "target map_u64\n"
+    "domain 1\n"
+    "seed 3\n"
+    "hint 0\n"
+    "deep 1\n"
+    "set 1 1\nset 2 2\nset 3 3\nset 4 4\nset 5 5\nset 6 6\nset 7 7\nset 8 8\nset 9 9\n"
+    "iter_start 0\niter_next 0\n"
+    "set 10 1\nset 11 1\nset 12 1\nset 13 1\nset 14 1\n"
+    "iter_next 0\niter_erase_yielded 0\niter_next 0\niter_set_yielded 0 42\n"
+    "get 3\nerase 4\nincr 5\nlen\ncopy_compare\ncompact\n"
+    "iter_next 0\niter_next 0\niter_next 0\niter_next 0\niter_next 0\niter_next 0\niter_next 0\n"
+    "iter_next 0\niter_next 0\niter_next 0\niter_next 0\niter_next 0\niter_next 0\niter_next 0\n"
+    "iter_stop 0\nclear\nnew_map 8 4\nset 1 1\ncheck\n";
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void write_file(const fs::path& p, const std::string& bytes) {
+  std::ofstream out(p, std::ios::binary);
+  out << bytes;
+  ASSERT_TRUE(out.good()) << p;
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+struct ToolRun {
+  bool signalled = false;
+  int exit_code = -1;
+  std::string out, err;
+};
+
+// A fresh directory per test, removed afterwards. Its name holds no target
+// name, so that the replay tool cannot guess a target from the path.
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path() /
+            ("gomap_replay_tool_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+  fs::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+ToolRun replay(const TempDir& dir, const std::vector<std::string>& args) {
+  const fs::path out = dir / ".stdout", err = dir / ".stderr";
+  std::string cmd = shell_quote(GOMAP_REPLAY_BIN);
+  for (const std::string& a : args) cmd += " " + shell_quote(a);
+  // exec, so that the status is the tool's own and a signal is not folded into 128+n by the shell.
+  cmd = "exec " + cmd + " >" + shell_quote(out.string()) + " 2>" + shell_quote(err.string()) + " </dev/null";
+  const int status = std::system(cmd.c_str());
+  ToolRun r;
+  if (WIFSIGNALED(status)) {
+    r.signalled = true;
+  } else if (WIFEXITED(status)) {
+    r.exit_code = WEXITSTATUS(status);
+  }
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+std::string describe(const ToolRun& r) {
+  return "exit " + std::to_string(r.exit_code) + (r.signalled ? " (signalled)" : "") + "\n--- stdout\n" + r.out +
+         "--- stderr\n" + r.err;
+}
+
+void expect_clean_error(const ToolRun& r) {
+  EXPECT_FALSE(r.signalled) << describe(r);
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << describe(r);
+  EXPECT_EQ(r.err.rfind("gomap-replay: error:", 0), 0u) << describe(r);
+  EXPECT_TRUE(!r.err.empty() && r.err.back() == '\n') << describe(r);
+}
+
+std::vector<fs::path> files_under(const fs::path& dir, const std::string& ext) {
+  std::vector<fs::path> out;
+  if (!fs::exists(dir)) return out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file() && e.path().extension() == ext && e.path().filename().string()[0] != '.')
+      out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST(ReplayTool, EmptyFile) {
+  TempDir d;
+  write_file(d / "empty.bin", "");
+  expect_clean_error(replay(d, {(d / "empty.bin").string()}));
+}
+
+TEST(ReplayTool, TooLargeFile) {
+  TempDir d;
+  write_file(d / "big.bin", std::string(2 << 20, '\x01'));
+  const ToolRun r = replay(d, {"--target", "map_u64", (d / "big.bin").string()});
+  expect_clean_error(r);
+  EXPECT_NE(r.err.find("too large"), std::string::npos) << r.err;
+}
+
+TEST(ReplayTool, DirectoryWithoutFiles) {
+  TempDir d;
+  fs::create_directories(d / "nothing" / "inside");
+  write_file(d / "nothing" / ".hidden", "set 1 1\n");  // hidden files are skipped
+  expect_clean_error(replay(d, {(d / "nothing").string()}));
+}
+
+TEST(ReplayTool, MissingPath) {
+  TempDir d;
+  expect_clean_error(replay(d, {(d / "no-such-file.bin").string()}));
+}
+
+TEST(ReplayTool, TruncatedHeader) {
+  TempDir d;
+  write_file(d / "magic_only.bin", "GMAP");
+  expect_clean_error(replay(d, {"--target", "map_u64", (d / "magic_only.bin").string()}));
+  write_file(d / "one_byte.bin", std::string("GMAP\x01", 5));
+  expect_clean_error(replay(d, {(d / "one_byte.bin").string()}));
+}
+
+TEST(ReplayTool, CorruptTargetId) {
+  TempDir d;
+  write_file(d / "corrupt.bin", std::string("GMAP\x09\x00\x00\x00\x0f", 9));
+  const ToolRun r = replay(d, {(d / "corrupt.bin").string()});
+  expect_clean_error(r);
+  EXPECT_NE(r.err.find("corrupt header"), std::string::npos) << r.err;
+}
+
+TEST(ReplayTool, TextWithBadLine) {
+  TempDir d;
+  write_file(d / "bad.txt", "target map_u64\nset 1 1\nset 1 999\nlen\n");
+  const ToolRun r = replay(d, {(d / "bad.txt").string()});
+  expect_clean_error(r);
+  EXPECT_NE(r.err.find("line 3:"), std::string::npos) << r.err;
+}
+
+TEST(ReplayTool, UnknownTargetOption) {
+  TempDir d;
+  write_file(d / "good.txt", kGoodProgram);
+  expect_clean_error(replay(d, {"--target", "map_nope", (d / "good.txt").string()}));
+}
+
+TEST(ReplayTool, BinaryWithoutDetectableTarget) {
+  TempDir d;
+  write_file(d / "input.bin", std::string("\x00\x01\x00\x00\x05\x00\x07\x0f", 8));
+  const ToolRun r = replay(d, {(d / "input.bin").string()});
+  expect_clean_error(r);
+  EXPECT_NE(r.err.find("--target"), std::string::npos) << r.err;
+}
+
+TEST(ReplayTool, GoodProgramReplaysDeterministically) {
+  TempDir d;
+  write_file(d / "good.txt", kGoodProgram);
+  const ToolRun a = replay(d, {(d / "good.txt").string()});
+  ASSERT_FALSE(a.signalled) << describe(a);
+  EXPECT_EQ(a.exit_code, 0) << describe(a);
+  EXPECT_NE(a.out.find("RESULT: ok"), std::string::npos) << describe(a);
+  EXPECT_EQ(a.err, "") << describe(a);
+  const ToolRun b = replay(d, {(d / "good.txt").string()});
+  EXPECT_EQ(b.exit_code, 0) << describe(b);
+  EXPECT_EQ(a.out, b.out);
+  // --deep and --quiet runs are deterministic too.
+  const ToolRun c = replay(d, {"--deep", "--quiet", (d / "good.txt").string()});
+  const ToolRun e = replay(d, {"--deep", "--quiet", (d / "good.txt").string()});
+  EXPECT_EQ(c.exit_code, 0) << describe(c);
+  EXPECT_EQ(c.out, e.out);
+}
+
+TEST(ReplayTool, BinaryFormReplaysLikeText) {
+  TempDir d;
+  const auto bytes = gh::encode(gh::parse_text(kGoodProgram), true);
+  write_file(d / "good.bin", std::string(bytes.begin(), bytes.end()));
+  const ToolRun r = replay(d, {(d / "good.bin").string()});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("RESULT: ok"), std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find("binary, target map_u64 (from header)"), std::string::npos) << describe(r);
+}
+
+TEST(ReplayTool, ToTextNeverOverwrites) {
+  TempDir d;
+  write_file(d / "good.txt", kGoodProgram);
+  write_file(d / "existing.txt", "keep me\n");
+  const ToolRun r = replay(d, {"--to-text", "--out", (d / "existing.txt").string(), (d / "good.txt").string()});
+  expect_clean_error(r);
+  EXPECT_EQ(read_file(d / "existing.txt"), "keep me\n");
+  // Into a new file it writes the canonical text, which parses back to the program.
+  const ToolRun w = replay(d, {"--to-text", "--out", (d / "new.txt").string(), (d / "good.txt").string()});
+  EXPECT_EQ(w.exit_code, 0) << describe(w);
+  EXPECT_EQ(gh::parse_text(read_file(d / "new.txt")), gh::parse_text(kGoodProgram));
+}
+
+TEST(ReplayTool, EmitTest) {
+  TempDir d;
+  write_file(d / "good.txt", kGoodProgram);
+  const ToolRun r = replay(d, {"--emit-test", (d / "good.txt").string()});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("TEST(Regression,"), std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find(gh::to_text(gh::parse_text(kGoodProgram))), std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find("run_text_program"), std::string::npos) << describe(r);
+}
+
+TEST(ReplayTool, EveryRegressionReplaysOk) {
+  TempDir d;
+  const auto files = files_under(fs::path(GOMAP_SOURCE_DIR) / "corpus" / "regressions", ".txt");
+  ASSERT_FALSE(files.empty());
+  for (const fs::path& f : files) {
+    const ToolRun r = replay(d, {"--deep", "--quiet", f.string()});
+    EXPECT_EQ(r.exit_code, 0) << f << "\n" << describe(r);
+    EXPECT_NE(r.out.find("RESULT: ok"), std::string::npos) << f << "\n" << describe(r);
+  }
+}
+
+TEST(Corpus, BinarySeedsMatchTheirTextSources) {
+  const fs::path corpus = fs::path(GOMAP_SOURCE_DIR) / "corpus";
+  const auto seeds = files_under(corpus / "seeds", ".txt");
+  ASSERT_FALSE(seeds.empty());
+  for (const fs::path& src : seeds) {
+    const std::string target = src.parent_path().filename().string();
+    ASSERT_TRUE(gh::target_id(target)) << src;
+    gh::Program p = gh::parse_text(read_file(src));
+    if (p.target.empty()) p.target = target;
+    EXPECT_EQ(p.target, target) << src;
+    const auto want = gh::encode(p, true);
+    const fs::path bin = corpus / target / (src.stem().string() + ".bin");
+    ASSERT_TRUE(fs::exists(bin)) << bin << " is missing: run corpus/build.sh";
+    const std::string have = read_file(bin);
+    EXPECT_EQ(have, std::string(want.begin(), want.end())) << bin << " is stale: run corpus/build.sh";
+  }
+}
