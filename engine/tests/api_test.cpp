@@ -369,6 +369,30 @@ TEST(Api, IteratorCopiesAndMovesAreIndependent) {
   EXPECT_EQ(m.stats().live_iterators, 1u);
 }
 
+// Moving a map while one of its iterators is live must not corrupt either
+// map's live-iterator count: once the iterator is gone, neither map has live
+// iterators, and compact() (a no-op while iterators are live) works again.
+TEST(Api, MovingAMapWithALiveIteratorKeepsIteratorCountsRight) {
+  IntMap a = squares(1000, 30);
+  IntMap b(0, Seed{31});
+  {
+    auto it = a.begin();
+    ASSERT_FALSE(it.done());
+    b = std::move(a);
+  }
+  EXPECT_EQ(a.stats().live_iterators, 0u);  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(b.stats().live_iterators, 0u);
+  for (int i = 10; i < 1000; ++i) b.erase(i);
+  b.compact();
+  EXPECT_EQ(b.stats().B, gomap_test::min_b_for(10)) << "compact() stays disabled by a phantom live iterator";
+  IntMap c(std::move(b));
+  {
+    auto it = c.begin();
+    IntMap d(std::move(c));
+  }
+  EXPECT_EQ(c.stats().live_iterators, 0u);  // NOLINT(bugprone-use-after-move)
+}
+
 TEST(Api, EmptyMapStaysEmptyForAnIteratorEvenIfFilledDuringTheLoop) {
   IntMap m(0, Seed{15});
   auto it = m.begin();

@@ -741,6 +741,37 @@ TEST_F(Lifecycle, EvacuationCopyThrowingWithLiveIteratorLeavesMapConsistent) {
   EXPECT_EQ(Counted::live(), 0);
 }
 
+// compact() moves every entry into a new array; if a move (or, equally, an
+// overflow-bucket allocation) throws halfway, the map must keep every entry
+// and leak nothing. (Succeeding without throwing is fine too.)
+TEST_F(Lifecycle, CompactWhoseMoveThrowsLeavesMapConsistent) {
+  {
+    CMap m(0, Seed{34});
+    std::map<std::int64_t, std::int64_t> model;
+    for (int i = 0; i < 1000; ++i) m.insert_or_assign(Counted(i), Counted(i));
+    for (int i = 0; i < 1000; ++i) {
+      if (i % 50 != 0) {
+        m.erase(Counted(i));
+      } else {
+        model[i] = i;
+      }
+    }
+    ASSERT_EQ(m.size(), 20u);
+    Counted::throw_on_move(7);  // a few entries in
+    try {
+      m.compact();
+    } catch (const InjectedFault&) {
+    }
+    Counted::disarm();
+    ASSERT_NO_FATAL_FAILURE(expect_unchanged_after_throw(m, model));
+    ASSERT_TRUE(Balanced(0, m));
+    m.insert_or_assign(Counted(5000), Counted(1));  // still writable
+    m.compact();
+    EXPECT_EQ(m.stats().B, gomap_test::min_b_for(21));
+  }
+  EXPECT_EQ(Counted::live(), 0);
+}
+
 TEST_F(Lifecycle, CopyConstructionThrowingMidwayLeaksNothing) {
   {
     CMap a(0, Seed{28});

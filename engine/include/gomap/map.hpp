@@ -312,9 +312,9 @@ class Map {
     Bucket* array = nullptr;      // nbuckets + nspare buckets
     std::vector<Bucket*> extra;   // overflow buckets allocated one by one
 
-    explicit Table(std::uint8_t b) : B(b), nbuckets(std::size_t(1) << b) {
+    explicit Table(std::uint8_t b, std::size_t extra_spares = 0) : B(b), nbuckets(std::size_t(1) << b) {
       // Go preallocates 2^(B-4) overflow buckets for B >= 4.
-      nspare = b >= 4 ? (std::size_t(1) << (b - 4)) : 0;
+      nspare = (b >= 4 ? (std::size_t(1) << (b - 4)) : 0) + extra_spares;
       array = allocate_buckets(nbuckets + nspare);
     }
     Table(const Table&) = delete;
@@ -467,9 +467,8 @@ class Map {
     const std::uint64_t r = rng_.load(std::memory_order_relaxed);
     rng_.store(o.rng_.load(std::memory_order_relaxed), std::memory_order_relaxed);
     o.rng_.store(r, std::memory_order_relaxed);
-    const std::uint32_t li = live_iterators_.load(std::memory_order_relaxed);
-    live_iterators_.store(o.live_iterators_.load(std::memory_order_relaxed), std::memory_order_relaxed);
-    o.live_iterators_.store(li, std::memory_order_relaxed);
+    // live_iterators_ stays: an iterator belongs to the map object it was
+    // started on, and unregisters from that object.
     swap(hash_, o.hash_);
     swap(eq_, o.eq_);
   }
@@ -574,28 +573,71 @@ class Map {
     WriteGuard guard(*this);
     const std::uint8_t b = b_for_hint(count_);
     if (!growing() && b == B_ && (buckets_ == nullptr || buckets_->overflow_in_use() == 0)) return;  // already minimal
-    Table* old_new = buckets_;
-    Table* old_old = oldbuckets_;
     if (count_ == 0) {
-      buckets_ = nullptr;
-    } else {
-      buckets_ = new Table(b);
+      release(buckets_);
+      release(oldbuckets_);
+      buckets_ = oldbuckets_ = nullptr;
+      B_ = 0;
+      nevacuate_ = 0;
+      noverflow_ = 0;
+      flags_.store(flags_.load(std::memory_order_relaxed) & ~kSameSizeGrow, std::memory_order_relaxed);
+      return;
     }
-    B_ = b;
+    // Plan first, so that everything that can fail happens before the map
+    // changes: every entry's hash (NaN draws its random hash once, here),
+    // and an array with exactly the overflow buckets the placement needs.
+    const std::size_t mask = bucket_mask(b);
+    std::vector<std::uint64_t> hashes;
+    hashes.reserve(count_);
+    for_each_live_slot(buckets_, oldbuckets_, [&](Bucket* src, unsigned i) { hashes.push_back(hash_of(key_at(src, i))); });
+    std::vector<std::uint32_t> per_bucket(mask + 1);
+    for (std::uint64_t h : hashes) ++per_bucket[h & mask];
+    std::size_t overflow_needed = 0;
+    for (std::uint32_t c : per_bucket) overflow_needed += c > kBucketSlots ? (c - 1) / kBucketSlots : 0;
+    Table* fresh = new Table(b, overflow_needed);
+    std::vector<std::pair<Bucket*, unsigned>> placed;  // for rollback, in visiting order
+    placed.reserve(hashes.size());
+    std::uint16_t overflow_taken = 0;
+    std::size_t n = 0;
+    try {
+      for_each_live_slot(buckets_, oldbuckets_, [&](Bucket* src, unsigned i) {
+        const std::uint64_t hash = hashes[n++];
+        Bucket* d = fresh->bucket(hash & mask);
+        unsigned j = 0;
+        for (;;) {
+          const std::uint64_t empties = detail::zero_bytes(tophash_word(d) & ~detail::kByteOnes);
+          if (empties != 0) {
+            j = detail::byte_index(empties);
+            break;
+          }
+          if (d->overflow == nullptr) {
+            d->overflow = fresh->take_overflow();  // a reserved spare: never allocates
+            ++overflow_taken;
+          }
+          d = d->overflow;
+        }
+        transfer(src, i, d, j, /*keep_old=*/false);  // moves when that cannot throw, else copies
+        d->tophash[j] = tophash(hash);
+        placed.emplace_back(d, j);
+      });
+    } catch (...) {
+      // Give moved entries back, then drop the new array with its copies.
+      std::size_t m = 0;
+      for_each_live_slot(buckets_, oldbuckets_, [&](Bucket* src, unsigned i) {
+        if (m < placed.size()) untransfer(placed[m].first, placed[m].second, src, i);
+        ++m;
+      });
+      release(fresh);
+      throw;
+    }
+    release(buckets_);
+    release(oldbuckets_);
+    buckets_ = fresh;
     oldbuckets_ = nullptr;
+    B_ = b;
     nevacuate_ = 0;
-    noverflow_ = 0;
+    noverflow_ = overflow_taken;
     flags_.store(flags_.load(std::memory_order_relaxed) & ~kSameSizeGrow, std::memory_order_relaxed);
-    if (count_ != 0) {
-      count_ = 0;  // place_new_entry counts them back in
-      auto move_entry = [&](Bucket* src, unsigned i) {
-        K& k = key_at(src, i);
-        place_new_entry(hash_of(k), std::move(k), std::move(value_at(src, i)));
-      };
-      for_each_live_slot(old_new, old_old, move_entry);
-    }
-    release(old_new);
-    release(old_old);
   }
 
   // ---- iteration (Go: mapiterinit/mapiternext)
@@ -804,6 +846,11 @@ class Map {
           const unsigned offi = (i + offset_) & (kBucketSlots - 1);
           const std::uint8_t top = b->tophash[offi];
           if (is_empty(top) || top == kEvacuatedEmpty) continue;
+          if constexpr (kIndirectKey) {
+            // Moved away by a map this iterator no longer follows (the map
+            // it started on was moved from): nothing left to yield here.
+            if (*key_slot(b, offi) == nullptr) continue;
+          }
           K& k = key_at(b, offi);
           const bool reflexive = kReflexive || h->eq_(k, k);
           if (check_bucket != kNoCheck && !h->same_size_grow()) {
@@ -1205,42 +1252,52 @@ class Map {
 
   // Move (or, with old iterators live, copy) an entry to its new slot. The
   // old slot keeps a constructed key and value either way — moved-from or an
-  // intact copy — and the old table destroys them when it is freed.
+  // intact copy — and the old table destroys them when it is freed. Moves
+  // happen only where they cannot throw (std::move_if_noexcept); if the value
+  // cannot be placed, the key goes back and the destination is left empty.
   static void transfer(Bucket* from, unsigned i, Bucket* to, unsigned j, bool keep_old) {
     if constexpr (kIndirectKey) {
       if (keep_old) {
         construct_key(to, j, key_at(from, i));
       } else {
-        ::new (static_cast<void*>(key_slot(to, j))) K*(*key_slot(from, i));
-        *key_slot(from, i) = nullptr;
+        ::new (static_cast<void*>(key_slot(to, j))) K*(std::exchange(*key_slot(from, i), nullptr));
       }
     } else if (keep_old) {
       construct_key(to, j, key_at(from, i));
     } else {
       construct_key(to, j, std::move_if_noexcept(key_at(from, i)));
     }
-    if constexpr (std::is_copy_constructible_v<V>) {
-      if (keep_old) {
-        construct_value(to, j, value_at(from, i));
-        return;
+    try {
+      if constexpr (std::is_copy_constructible_v<V>) {
+        if (keep_old) {
+          construct_value(to, j, value_at(from, i));
+          return;
+        }
       }
+      if constexpr (kIndirectValue) {
+        ::new (static_cast<void*>(value_slot(to, j))) V*(std::exchange(*value_slot(from, i), nullptr));
+      } else {
+        construct_value(to, j, std::move_if_noexcept(value_at(from, i)));
+      }
+    } catch (...) {
+      if (!keep_old) give_key_back(to, j, from, i);
+      destroy_key(to, j);
+      throw;
     }
-    if constexpr (kIndirectValue) {
-      ::new (static_cast<void*>(value_slot(to, j))) V*(*value_slot(from, i));
-      *value_slot(from, i) = nullptr;
-    } else {
-      construct_value(to, j, std::move_if_noexcept(value_at(from, i)));
+  }
+
+  static void give_key_back(Bucket* to, unsigned j, Bucket* from, unsigned i) noexcept {
+    if constexpr (kIndirectKey) {
+      *key_slot(from, i) = std::exchange(*key_slot(to, j), nullptr);
+    } else if constexpr (std::is_nothrow_move_assignable_v<K>) {
+      key_at(from, i) = std::move(key_at(to, j));
     }
   }
 
   // Undoes a moving transfer() (rollback of a failed evacuation): the old
   // slot still holds a moved-from key and value, so assign the entry back.
   static void untransfer(Bucket* to, unsigned j, Bucket* from, unsigned i) noexcept {
-    if constexpr (kIndirectKey) {
-      *key_slot(from, i) = std::exchange(*key_slot(to, j), nullptr);
-    } else if constexpr (std::is_nothrow_move_assignable_v<K>) {
-      key_at(from, i) = std::move(key_at(to, j));
-    }
+    give_key_back(to, j, from, i);
     if constexpr (kIndirectValue) {
       *value_slot(from, i) = std::exchange(*value_slot(to, j), nullptr);
     } else if constexpr (std::is_nothrow_move_assignable_v<V>) {

@@ -15,7 +15,10 @@
 // rejected and a truncated last op is dropped:
 //   [optional header "GMAP" <target id>]   written by the encoder, used by replay
 //   config   <domain | 0xc0 if deep> <seed> <hint code>
-//   ops      <op byte> <operands...>       operands by kind, see kOperands
+//   ops      <op byte> <operands...>       low 6 bits: kind (program.cpp's
+//                                          table), top 2: iterator slot;
+//                                          operands: key u16 LE, value u8,
+//                                          new_map: hint code, seed
 // Text form: one directive or op per line, '#' starts a comment:
 //   target map_u64 / domain 1 / seed 7 / hint 0 / deep 1
 //   set <key> <value>, get <key>, erase <key>, incr <key>, clear, len, compact,
