@@ -6,18 +6,26 @@
 # failure reproduces with identical output.
 #
 #   ci/canaries.sh [--seconds N] [--jobs N] [CANARY...]    (default: all, 60 s)
+#   ci/canaries.sh --props [--budget N] [CANARY...]
 #
-# Report: fuzz-out/canaries/report.md. Exit status 1 if a canary was not found
-# or did not replay identically.
+# --props does the same for the RapidCheck properties (props/): builds them
+# with the canary (build/props-canary-N), runs every property with
+# max_success=N (default 2000) and a fixed seed, and reports which properties
+# failed, the size of the shrunk counterexample, and the time to find it.
+#
+# Reports: fuzz-out/canaries/report.md, fuzz-out/canaries/props-report.md.
+# Exit status 1 if a canary was not caught (or did not replay identically).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-seconds=60 jobs=1
+seconds=60 jobs=1 props=0 budget=2000
 canaries=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --seconds) seconds=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --props) props=1; shift ;;
+    --budget) budget=$2; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) canaries+=("$1"); shift ;;
   esac
 done
@@ -26,6 +34,49 @@ if [[ ${#canaries[@]} -eq 0 ]]; then
 fi
 out=fuzz-out/canaries
 mkdir -p "$out"
+
+if [[ $props -eq 1 ]]; then
+  bash ci/bootstrap.sh
+  report=$out/props-report.md
+  {
+    echo "# Property canary run ($(date -u +%Y-%m-%dT%H:%MZ)), max_success=$budget"
+    echo
+    echo "| canary | failing properties | smallest counterexample (ops) | seconds to first failure |"
+    echo "| --- | --- | ---: | ---: |"
+  } >"$report"
+  failed=0
+  for c in "${canaries[@]}"; do
+    echo "== canary $c (props)"
+    b=build/props-canary-$c
+    cmake --preset dev -B "$b" -DGOMAP_CANARY="$c" >/dev/null && cmake --build "$b" -j2 --target gomap_props >/dev/null || {
+      echo "   build failed"; failed=1; continue; }
+    rm -rf "$b/props/failures"
+    start=$(date +%s.%N)
+    GOMAP_PROPS_FAILURES=$PWD/$b/props/failures RC_PARAMS="max_success=$budget seed=1" \
+      "$b/props/gomap_props" >"$out/$c.props.log" 2>&1
+    end=$(date +%s.%N)
+    names=$(grep -oE '^\[  FAILED  \] [A-Za-z]+\.[A-Za-z0-9]+ \(' "$out/$c.props.log" | sed 's/\[  FAILED  \] //; s/ (//' | sort -u | paste -sd' ' -)
+    first=$(grep -oE '^\[  FAILED  \] [A-Za-z]+\.[A-Za-z0-9]+ \([0-9]+ ms\)' "$out/$c.props.log" | grep -oE '[0-9]+ ms' | sort -n | head -1)
+    smallest=""
+    for f in "$b"/props/failures/*.txt; do
+      [[ -f $f ]] || continue
+      n=$(grep -cvE '^(#|target|domain|seed|hint|deep|$)' "$f")
+      [[ -z $smallest || $n -lt $smallest ]] && smallest=$n
+    done
+    if [[ -n $names ]]; then
+      echo "   failing: $names; smallest counterexample ${smallest:-?} ops; fastest failing property ${first:-?}"
+      echo "| $c | $names | ${smallest:-?} | $(awk "BEGIN{print ${first%% ms}/1000}") |" >>"$report"
+    else
+      echo "   NOT CAUGHT"
+      echo "| $c | none | - | - |" >>"$report"
+      failed=1
+    fi
+  done
+  echo
+  cat "$report"
+  exit $failed
+fi
+
 report=$out/report.md
 {
   echo "# Canary run ($(date -u +%Y-%m-%dT%H:%MZ)), ${seconds}s per target, $jobs job(s)"

@@ -1,6 +1,7 @@
 // The binary and text forms of the operation language (see program.hpp).
 #include "gomap_harness/program.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <limits>
@@ -268,6 +269,20 @@ Program parse_text(std::string_view text) {
     if (end == text.size()) break;
   }
   return p;
+}
+
+std::string gtest_case(const Program& p, std::string_view name, std::string_view origin) {
+  std::string id = std::string(p.target.empty() ? "program" : p.target) + "_";
+  for (char c : name) id += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  std::ostringstream o;
+  o << "// Regression from " << origin << " (add to a test file linked with gomap_harness)\n"
+    << "TEST(Regression, " << id << ") {\n"
+    << "  const char* program = R\"gomap(\n"
+    << to_text(p) << ")gomap\";\n"
+    << "  const gomap_harness::RunResult r = gomap_harness::run_text_program(program);\n"
+    << "  EXPECT_TRUE(r.ok) << (r.failure ? gomap_harness::describe_failure(*r.failure) : \"\");\n"
+    << "}\n";
+  return o.str();
 }
 
 bool looks_like_text(const std::uint8_t* data, std::size_t size) {

@@ -11,7 +11,6 @@
 // is printed for each).
 #include <CLI/CLI.hpp>
 
-#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -35,23 +34,6 @@ std::string describe_config(const gh::Program& p) {
         ", hint " + std::to_string(gh::hint_from_code(p.config.hint)) + (p.config.deep ? ", deep" : "");
   });
   return d;
-}
-
-std::string test_name_for(const std::string& path, const std::string& target) {
-  std::string stem = std::filesystem::path(path).stem().string();
-  std::string out = target + "_";
-  for (char c : stem) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  return out;
-}
-
-void emit_test(const gh::LoadedProgram& lp) {
-  std::cout << "// Regression from " << lp.path << " (add to a test file linked with gomap_harness)\n"
-            << "TEST(Regression, " << test_name_for(lp.path, lp.program.target) << ") {\n"
-            << "  const char* program = R\"gomap(\n"
-            << gh::to_text(lp.program) << ")gomap\";\n"
-            << "  const gomap_harness::RunResult r = gomap_harness::run_text_program(program);\n"
-            << "  EXPECT_TRUE(r.ok) << (r.failure ? gomap_harness::describe_failure(*r.failure) : \"\");\n"
-            << "}\n";
 }
 
 }  // namespace
@@ -130,7 +112,7 @@ int main(int argc, char** argv) {
       continue;
     }
     if (emit) {
-      emit_test(lp);
+      std::cout << gh::gtest_case(lp.program, std::filesystem::path(lp.path).stem().string(), lp.path);
       continue;
     }
     std::cout << "== " << file << ": " << lp.form << ", target " << lp.program.target << " (from " << lp.target_from

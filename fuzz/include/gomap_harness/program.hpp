@@ -115,6 +115,10 @@ class ParseError : public std::runtime_error {
 Program parse_text(std::string_view text);
 std::string to_text(const Program& p);
 std::string op_to_text(const Op& op);
+// A ready-to-paste GoogleTest case that replays `p` (which must name its
+// target) through run_text_program(); `name` becomes the test's name.
+std::string gtest_case(const Program& p, std::string_view name, std::string_view origin);
+
 // Heuristic used by the replay tool: text programs are printable, start with
 // a directive, an op or a comment, and name their target on a `target` line.
 bool looks_like_text(const std::uint8_t* data, std::size_t size);
