@@ -329,10 +329,14 @@ class Map {
 
     Bucket* take_overflow() {
       if (spares_used < nspare) return array + nbuckets + spares_used++;
-      extra.reserve(extra.size() + 1);
-      Bucket* b = allocate_buckets(1);
-      extra.push_back(b);
-      return b;
+      extra.push_back(nullptr);  // grows geometrically; if it throws, nothing was allocated
+      try {
+        extra.back() = allocate_buckets(1);
+      } catch (...) {
+        extra.pop_back();
+        throw;
+      }
+      return extra.back();
     }
     std::size_t overflow_in_use() const noexcept { return spares_used + extra.size(); }
     std::size_t bytes() const noexcept {
@@ -1001,9 +1005,19 @@ class Map {
     return b;
   }
 
+  // A bucket spans several cache lines (tophash and the first keys, the
+  // rest of the keys, the values): ask for all of them at once, so that the
+  // misses overlap instead of following each other.
+  static void prefetch_bucket(const Bucket* b) noexcept {
+    const char* p = reinterpret_cast<const char*>(b);
+    for (std::size_t off = 64; off < sizeof(Bucket); off += 64) __builtin_prefetch(p + off);
+  }
+
   std::pair<Bucket*, unsigned> find_slot(const K& key, std::uint64_t hash) const {
     const std::uint8_t top = tophash(hash);
-    for (Bucket* b = lookup_bucket(hash); b != nullptr; b = b->overflow) {
+    Bucket* first = lookup_bucket(hash);
+    prefetch_bucket(first);
+    for (Bucket* b = first; b != nullptr; b = b->overflow) {
       const std::uint64_t word = tophash_word(b);
       for (std::uint64_t m = detail::bytes_equal(word, top); m != 0; m &= m - 1) {
         const unsigned i = detail::byte_index(m);
@@ -1033,6 +1047,7 @@ class Map {
       const std::size_t bucket = hash & bucket_mask(B_);
       if (growing()) grow_work(bucket);
       Bucket* b = buckets_->bucket(bucket);
+      prefetch_bucket(b);
       Bucket* insert_b = nullptr;
       unsigned insert_i = 0;
       for (;;) {
