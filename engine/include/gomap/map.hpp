@@ -515,6 +515,7 @@ class Map {
     const std::size_t bucket = hash & bucket_mask(B_);
     if (growing()) grow_work(bucket);
     Bucket* const first = buckets_->bucket(bucket);
+    prefetch_bucket(first);
     const std::uint8_t top = tophash(hash);
     for (Bucket* b = first; b != nullptr; b = b->overflow) {
       const std::uint64_t word = tophash_word(b);

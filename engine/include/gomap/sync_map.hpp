@@ -1,0 +1,674 @@
+// gomap/sync_map.hpp — Go's sync.Map (the read/dirty design used up to Go
+// 1.23), in C++20, built on gomap::Map.
+//
+// What it is. A map that many threads may use at once without a lock of
+// their own: load, store, load_or_store, load_and_delete, erase, swap,
+// compare_and_swap, compare_and_delete, range and clear, with the semantics
+// of Go's sync.Map (Load, Store, LoadOrStore, LoadAndDelete, Delete, Swap,
+// CompareAndSwap, CompareAndDelete, Range, Clear). Like Go's, it pays off
+// when keys are written once and read many times, or when threads work on
+// disjoint keys; for everything else gomap::ShardedMap (sharded_map.hpp) is
+// the simpler choice.
+//
+// Design (as in Go).
+//  * read_: an immutable snapshot {m, amended}, published through an atomic
+//    slot. m maps each key to a shared Entry; the map itself is never
+//    written after it is published, so any number of threads look keys up
+//    in it, and iterate it, without a lock (gomap::Map allows concurrent
+//    readers). amended says that dirty_ holds keys m does not.
+//  * dirty_: a gomap::Map guarded by mu_. When it exists it holds every key
+//    of read_.m whose entry is not expunged, plus the new keys. "No dirty
+//    map" (std::nullopt) is Go's nil map.
+//  * Entry: one atomic slot per key, shared by read_.m and dirty_, holding
+//    the current value (an immutable heap box), or null (deleted; if dirty_
+//    exists the entry is still in it), or the "expunged" tag (deleted and
+//    absent from dirty_). Values change by atomic replacement of the box, so
+//    a store to a key already in read_ takes no lock at all.
+//  * misses_: loads that had to take mu_ because the key was not in read_.
+//    Once there are as many as dirty_ has entries, dirty_ is promoted: it
+//    becomes the new read_ (not amended) and dirty_ goes back to nil; the
+//    next new key copies read_ into a fresh dirty_, turning deleted (null)
+//    entries into expunged ones and leaving them out.
+//  * A key in read_ whose entry is expunged can only get a value again
+//    under mu_: the entry is first un-expunged and put back into dirty_, so
+//    that the next promotion keeps it. Skipping that step loses the write.
+//
+// Memory reclamation without a GC. Go leaves old snapshots, old value boxes
+// and unreachable entries to its collector. Here:
+//  * Snapshots and value boxes are detail::RcBox objects with an intrusive
+//    reference count, published through detail::AtomicRc slots. A reader
+//    never dereferences a box it has not first pinned with a reference of
+//    its own, and a box is freed only when its count reaches zero, so no
+//    reader ever touches freed memory.
+//  * Taking a reference from a slot is the delicate step (the box could be
+//    replaced and freed between reading the pointer and incrementing its
+//    count). AtomicRc uses a split reference count: the slot word holds the
+//    pointer (low 48 bits) and a count of in-flight "loans" (high 16 bits).
+//    A reader first adds a loan to the slot word with one CAS, which pins
+//    whatever box the word names; then it increments the box's own count
+//    and gives the loan back. A writer that replaces the box takes the word
+//    with one atomic exchange/CAS and converts the outstanding loans into
+//    references on the old box (each lender, finding the slot changed,
+//    drops one). At every moment the box's count plus the loans covering it
+//    is at least the number of parties that may still touch it, and it is
+//    deleted by whoever brings the count to zero (acq_rel), after every
+//    other party's last access.
+//  * Entries are std::shared_ptr-owned by the maps that hold them (read_.m
+//    and dirty_). A reader that found an entry in a snapshot it has pinned
+//    uses it directly: the snapshot keeps its map, and the map its entries,
+//    alive. An entry found in dirty_ under mu_ is copied out as a shared_ptr
+//    before mu_ is released.
+//  Limits: pointers must fit in 48 bits (x86-64 and AArch64 Linux user space
+//  without pointer tagging; checked at run time) and at most 65535 threads
+//  may be between the two steps of a load on one slot at the same time.
+//
+// Memory order. A store publishes a fully built box or snapshot with a
+// release operation (exchange/CAS); a reader takes its loan with an acquire
+// CAS, which synchronises with that release (directly or through the release
+// sequence of later read-modify-writes on the same word). So a write
+// "happens before" any read that observes it, as Go documents. Counts are
+// decremented acq_rel, so that a box's destruction happens after every use.
+// There are no standalone fences (ThreadSanitizer does not model them).
+//
+// Range. Takes no snapshot of values: it promotes dirty_ if read_ is amended
+// (so every key present when range starts is in the map it walks), pins that
+// snapshot, and walks its map, loading each entry's current value as it
+// reaches it and skipping deleted entries. No key is visited twice (the map
+// holds each key once); a value may reflect any write made during the range;
+// keys added during the range may or may not be visited. fn runs with no lock
+// held and may call any method, erase and clear included.
+//
+// Clear (Go 1.23). Publishes a new, empty snapshot and empties dirty_. An
+// operation racing with clear that still works on the old snapshot behaves
+// as if it ran before the clear (per key, clear is an erase at some moment
+// during the call).
+//
+// Canaries. Building with -DGOMAP_CANARY=<name> plants one known concurrency
+// bug, to prove that ThreadSanitizer, the linearizability checker or the
+// differential tests find that class of bug. Never in a normal build.
+//   sync-promote-unlocked         range promotes dirty_ to read_ without
+//                                 holding mu_ (a data race on dirty_ with
+//                                 every locked writer)
+//   sync-missing-expunged-check   the lock-free store path writes into an
+//                                 expunged entry instead of taking the slow
+//                                 path, so the value is lost at the next
+//                                 promotion
+//   sync-relaxed-publish          a reader takes its loan on a slot with a
+//                                 relaxed CAS where acquire is needed, so it
+//                                 reads a box (or snapshot) whose construction
+//                                 it is not ordered after
+// (sharded_map.hpp has its own: sharded-write-under-shared-lock.)
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "gomap/hash.hpp"
+#include "gomap/map.hpp"
+
+namespace gomap {
+
+namespace detail {
+
+// A heap object with an intrusive reference count. `value` is immutable once
+// the box is shared.
+template <class T>
+struct RcBox {
+  std::atomic<std::size_t> refs;
+  T value;
+  template <class... A>
+  explicit RcBox(A&&... a) : refs(1), value(std::forward<A>(a)...) {}
+};
+
+// Tagged values an RcRef/AtomicRc may hold instead of a box. Boxes are at
+// least 8-byte aligned, so these never collide with one.
+inline constexpr std::uintptr_t kRcNull = 0;
+inline constexpr std::uintptr_t kRcTag1 = 1;
+
+inline bool rc_counted(std::uintptr_t bits) noexcept { return bits > kRcTag1; }
+
+// An owned reference to an RcBox<T>, or one of the tags (which own nothing).
+template <class T>
+class RcRef {
+ public:
+  RcRef() = default;
+  template <class... A>
+  static RcRef make(A&&... a) {
+    return adopt(reinterpret_cast<std::uintptr_t>(new RcBox<T>(std::forward<A>(a)...)));
+  }
+  static RcRef tag(std::uintptr_t t) noexcept { return adopt(t); }
+  // Takes over a reference the caller already owns (bits from release()).
+  static RcRef adopt(std::uintptr_t bits) noexcept {
+    RcRef r;
+    r.bits_ = bits;
+    return r;
+  }
+
+  RcRef(RcRef&& o) noexcept : bits_(std::exchange(o.bits_, kRcNull)) {}
+  RcRef& operator=(RcRef&& o) noexcept {
+    if (this != &o) {
+      reset();
+      bits_ = std::exchange(o.bits_, kRcNull);
+    }
+    return *this;
+  }
+  RcRef(const RcRef&) = delete;
+  RcRef& operator=(const RcRef&) = delete;
+  ~RcRef() { reset(); }
+
+  // A second reference to the same box (the caller already holds one, so the
+  // box is alive; relaxed is enough, as for shared_ptr copies).
+  RcRef share() const noexcept {
+    if (rc_counted(bits_)) box()->refs.fetch_add(1, std::memory_order_relaxed);
+    return adopt(bits_);
+  }
+  void reset() noexcept {
+    if (rc_counted(bits_)) drop(box());
+    bits_ = kRcNull;
+  }
+  std::uintptr_t release() noexcept { return std::exchange(bits_, kRcNull); }
+
+  std::uintptr_t bits() const noexcept { return bits_; }
+  bool counted() const noexcept { return rc_counted(bits_); }
+  const T& operator*() const noexcept { return box()->value; }
+  const T* operator->() const noexcept { return &box()->value; }
+
+  static RcBox<T>* box_of(std::uintptr_t bits) noexcept { return reinterpret_cast<RcBox<T>*>(bits); }
+  static void drop(RcBox<T>* b) noexcept {
+    if (b->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete b;
+  }
+
+ private:
+  RcBox<T>* box() const noexcept { return box_of(bits_); }
+  std::uintptr_t bits_ = kRcNull;
+};
+
+// An atomic slot holding one reference to an RcBox<T> (or a tag), from which
+// any thread may take a reference of its own without a lock. See "Memory
+// reclamation" above for the split count. Rule: a box is published into a
+// slot at most once (every store publishes a freshly made box); together with
+// the pinning below this rules out ABA on the pointer.
+template <class T>
+class AtomicRc {
+  static constexpr unsigned kPtrBits = 48;
+  static constexpr std::uint64_t kPtrMask = (std::uint64_t(1) << kPtrBits) - 1;
+  static constexpr std::uint64_t kLoan = std::uint64_t(1) << kPtrBits;
+  static_assert(sizeof(std::uintptr_t) == 8, "gomap::AtomicRc packs a pointer and a count into 64 bits");
+
+ public:
+  explicit AtomicRc(RcRef<T> init) : word_(pack(init.release())) {}
+  AtomicRc(const AtomicRc&) = delete;
+  AtomicRc& operator=(const AtomicRc&) = delete;
+  // The owner guarantees that no thread still uses the slot.
+  ~AtomicRc() { RcRef<T>::adopt(word_.load(std::memory_order_acquire) & kPtrMask); }
+
+  // A reference to the current box, or the current tag.
+  RcRef<T> load() const noexcept {
+#if defined(GOMAP_CANARY_SYNC_RELAXED_PUBLISH)
+    constexpr std::memory_order kBorrow = std::memory_order_relaxed;
+#else
+    constexpr std::memory_order kBorrow = std::memory_order_acquire;
+#endif
+    std::uint64_t cur = word_.load(kBorrow);
+    std::uintptr_t p;
+    for (;;) {
+      p = cur & kPtrMask;
+      if (!rc_counted(p)) return RcRef<T>::tag(p);  // nothing to pin
+      // Borrow: while our loan is counted in the word, or has been converted
+      // into a reference by a replacer, the box cannot be freed.
+      if (word_.compare_exchange_weak(cur, cur + kLoan, kBorrow, kBorrow)) break;
+    }
+    RcRef<T>::box_of(p)->refs.fetch_add(1, std::memory_order_relaxed);
+    // Give the loan back. The box is still named by the word unless it was
+    // replaced, and it cannot come back (published at most once, and alive
+    // while we hold our reference), so comparing the pointer bits suffices.
+    std::uint64_t now = word_.load(std::memory_order_relaxed);
+    for (;;) {
+      if ((now & kPtrMask) != p) {
+        // Replaced: the replacer turned our loan into a reference; drop it
+        // (our own reference keeps the count above zero).
+        RcRef<T>::drop(RcRef<T>::box_of(p));
+        break;
+      }
+      if (word_.compare_exchange_weak(now, now - kLoan, std::memory_order_relaxed, std::memory_order_relaxed)) break;
+    }
+    return RcRef<T>::adopt(p);
+  }
+
+  // The current pointer bits, for comparisons only: never dereference them.
+  std::uintptr_t peek() const noexcept { return word_.load(std::memory_order_relaxed) & kPtrMask; }
+
+  // Publishes `desired`; returns the reference the slot held.
+  RcRef<T> exchange(RcRef<T> desired) noexcept {
+    const std::uint64_t old = word_.exchange(pack(desired.release()), std::memory_order_acq_rel);
+    return absorb(old);
+  }
+
+  // If the slot holds `expected` (pointer bits), publishes `desired` (taking
+  // it from the caller) and stores the old reference in *old_out (or drops
+  // it). Otherwise leaves both alone and returns false.
+  bool compare_exchange(std::uintptr_t expected, RcRef<T>& desired, RcRef<T>* old_out = nullptr) noexcept {
+    std::uint64_t cur = word_.load(std::memory_order_relaxed);
+    const std::uint64_t want = pack(desired.bits());
+    for (;;) {
+      if ((cur & kPtrMask) != expected) return false;
+      // The loans may change under us; retry until only the pointer decides.
+      if (word_.compare_exchange_weak(cur, want, std::memory_order_acq_rel, std::memory_order_relaxed)) break;
+    }
+    desired.release();
+    RcRef<T> old = absorb(cur);
+    if (old_out) *old_out = std::move(old);
+    return true;
+  }
+
+ private:
+  static std::uint64_t pack(std::uintptr_t bits) noexcept {
+    if ((bits & ~kPtrMask) != 0) {
+      std::fprintf(stderr, "fatal error: gomap::AtomicRc: pointer %p does not fit in 48 bits\n",
+                   reinterpret_cast<void*>(bits));
+      std::abort();
+    }
+    return bits;
+  }
+  // The slot's own reference to the old box, with the loans still out on it
+  // converted into references (their holders each drop one).
+  static RcRef<T> absorb(std::uint64_t old) noexcept {
+    const std::uintptr_t p = old & kPtrMask;
+    const std::uint64_t loans = old >> kPtrBits;
+    if (loans != 0) RcRef<T>::box_of(p)->refs.fetch_add(loans, std::memory_order_relaxed);
+    return RcRef<T>::adopt(p);
+  }
+
+  mutable std::atomic<std::uint64_t> word_;
+};
+
+}  // namespace detail
+
+template <class K, class V, class Hash = gomap::Hash<K>, class Eq = gomap::Equal<K>>
+class SyncMap {
+  struct Entry;
+  using EntryPtr = std::shared_ptr<Entry>;
+  using Inner = Map<K, EntryPtr, Hash, Eq>;
+  using ValueRef = detail::RcRef<V>;
+
+  // Go's readOnly. Two snapshots may share one map (store of the first new
+  // key republishes read_.m with amended set).
+  struct ReadOnly {
+    std::shared_ptr<const Inner> m;
+    bool amended = false;
+  };
+  using SnapRef = detail::RcRef<ReadOnly>;
+
+  static constexpr std::uintptr_t kDeleted = detail::kRcNull;
+  static constexpr std::uintptr_t kExpunged = detail::kRcTag1;
+
+  // One key's value slot; see the essay for its three states.
+  struct Entry {
+    detail::AtomicRc<V> p;
+    explicit Entry(ValueRef v) : p(std::move(v)) {}
+
+    std::optional<V> load() const {
+      ValueRef r = p.load();
+      if (!r.counted()) return std::nullopt;
+      return *r;
+    }
+
+    // Go's trySwap: replaces the value unless the entry is expunged. On
+    // success `nv` is consumed and *prev holds the previous value, if any.
+    bool try_swap(ValueRef& nv, std::optional<V>* prev) {
+      for (;;) {
+        const std::uintptr_t cur = p.peek();
+#if !defined(GOMAP_CANARY_SYNC_MISSING_EXPUNGED_CHECK)
+        if (cur == kExpunged) return false;
+#endif
+        ValueRef old;
+        if (p.compare_exchange(cur, nv, &old)) {
+          if (prev && old.counted()) *prev = *old;
+          return true;
+        }
+      }
+    }
+
+    // Go's swapLocked: the entry is known not to be expunged (mu_ held).
+    std::optional<V> swap_locked(ValueRef nv) {
+      ValueRef old = p.exchange(std::move(nv));
+      if (!old.counted()) return std::nullopt;
+      return *old;
+    }
+
+    // Go's unexpungeLocked: true if the entry was expunged (and must now be
+    // put back into dirty_ before mu_ is released).
+    bool unexpunge_locked() {
+      ValueRef deleted = ValueRef::tag(kDeleted);
+      return p.compare_exchange(kExpunged, deleted);
+    }
+
+    // Go's tryExpungeLocked: turns a deleted entry into an expunged one.
+    bool try_expunge_locked() {
+      std::uintptr_t cur = p.peek();
+      while (cur == kDeleted) {
+        ValueRef expunged = ValueRef::tag(kExpunged);
+        if (p.compare_exchange(kDeleted, expunged)) return true;
+        cur = p.peek();
+      }
+      return cur == kExpunged;
+    }
+
+    // Go's tryLoadOrStore: false if expunged; else fills *out.
+    bool try_load_or_store(const V& value, ValueRef& nv, std::pair<V, bool>* out) {
+      ValueRef r = p.load();
+      for (;;) {
+        if (r.bits() == kExpunged) return false;
+        if (r.counted()) {
+          *out = {*r, true};
+          return true;
+        }
+        if (!nv.counted()) nv = ValueRef::make(value);
+        if (p.compare_exchange(kDeleted, nv)) {
+          *out = {value, false};
+          return true;
+        }
+        r = p.load();
+      }
+    }
+
+    // Go's tryCompareAndSwap. The box compared is pinned (r), so the CAS
+    // below cannot succeed against a different box at the same address.
+    bool try_compare_and_swap(const V& old, const V& new_value, ValueRef& nv) {
+      ValueRef r = p.load();
+      for (;;) {
+        if (!r.counted() || !(*r == old)) return false;
+        if (!nv.counted()) nv = ValueRef::make(new_value);
+        if (p.compare_exchange(r.bits(), nv)) return true;
+        r = p.load();
+      }
+    }
+
+    // Go's entry.delete: the value it removed, if any.
+    std::optional<V> remove() {
+      for (;;) {
+        const std::uintptr_t cur = p.peek();
+        if (!detail::rc_counted(cur)) return std::nullopt;
+        ValueRef deleted = ValueRef::tag(kDeleted);
+        ValueRef old;
+        if (p.compare_exchange(cur, deleted, &old)) return *old;
+      }
+    }
+
+    bool compare_and_delete(const V& old) {
+      for (;;) {
+        ValueRef r = p.load();
+        if (!r.counted() || !(*r == old)) return false;
+        ValueRef deleted = ValueRef::tag(kDeleted);
+        if (p.compare_exchange(r.bits(), deleted)) return true;
+      }
+    }
+  };
+
+ public:
+  using key_type = K;
+  using mapped_type = V;
+
+  SyncMap() : read_(make_snapshot(std::make_shared<const Inner>(), false)) {}
+  SyncMap(const SyncMap&) = delete;
+  SyncMap& operator=(const SyncMap&) = delete;
+  ~SyncMap() = default;
+
+  // Go: Load.
+  std::optional<V> load(const K& key) const {
+    SnapRef read = read_.load();
+    const Entry* e = find_in(read, key);
+    EntryPtr held;
+    if (e == nullptr && read->amended) {
+      std::lock_guard<std::mutex> lock(mu_);
+      // Re-check: dirty_ may have been promoted while we waited for mu_.
+      read = read_.load();
+      e = find_in(read, key);
+      if (e == nullptr && read->amended) {
+        if (const EntryPtr* d = dirty_->find(key)) {
+          held = *d;
+          e = held.get();
+        }
+        // Found or not, this key takes the slow path until the next promotion.
+        miss_locked();
+      }
+    }
+    if (e == nullptr) return std::nullopt;
+    return e->load();
+  }
+
+  // Go: Store (Go 1.20+: a Swap whose result is dropped).
+  void store(const K& key, V value) { (void)swap(key, std::move(value)); }
+
+  // Go: Swap. The previous value, if the key was present.
+  std::optional<V> swap(const K& key, V value) {
+    ValueRef nv = ValueRef::make(std::move(value));
+    {
+      SnapRef read = read_.load();
+      if (Entry* e = find_in(read, key)) {
+        std::optional<V> prev;
+        if (e->try_swap(nv, &prev)) return prev;
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    SnapRef read = read_.load();
+    if (const EntryPtr* e = find_ptr_in(read, key)) {
+      if ((*e)->unexpunge_locked()) {
+        // It was expunged, so dirty_ exists and lacks the key.
+        dirty_->insert_or_assign(key, *e);
+      }
+      return (*e)->swap_locked(std::move(nv));
+    }
+    if (dirty_) {
+      if (EntryPtr* d = dirty_->find(key)) return (*d)->swap_locked(std::move(nv));
+    }
+    add_new_key_locked(read, key, std::move(nv));
+    return std::nullopt;
+  }
+
+  // Go: LoadOrStore. {existing value, true} or {value, false} if it stored.
+  std::pair<V, bool> load_or_store(const K& key, V value) {
+    ValueRef nv;  // made only if the value is stored
+    std::pair<V, bool> out{value, false};
+    {
+      SnapRef read = read_.load();
+      if (Entry* e = find_in(read, key)) {
+        if (e->try_load_or_store(value, nv, &out)) return out;
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    SnapRef read = read_.load();
+    if (const EntryPtr* e = find_ptr_in(read, key)) {
+      if ((*e)->unexpunge_locked()) dirty_->insert_or_assign(key, *e);
+      (void)(*e)->try_load_or_store(value, nv, &out);  // cannot be expunged under mu_
+      return out;
+    }
+    if (dirty_) {
+      if (EntryPtr* d = dirty_->find(key)) {
+        (void)(*d)->try_load_or_store(value, nv, &out);
+        miss_locked();  // may promote dirty_: `d` is not used after this
+        return out;
+      }
+    }
+    if (!nv.counted()) nv = ValueRef::make(value);
+    add_new_key_locked(read, key, std::move(nv));
+    return {std::move(value), false};
+  }
+
+  // Go: LoadAndDelete. The value removed, if the key was present.
+  std::optional<V> load_and_delete(const K& key) {
+    SnapRef read = read_.load();
+    Entry* e = find_in(read, key);
+    EntryPtr held;
+    if (e == nullptr && read->amended) {
+      std::lock_guard<std::mutex> lock(mu_);
+      read = read_.load();
+      e = find_in(read, key);
+      if (e == nullptr && read->amended) {
+        if (EntryPtr* d = dirty_->find(key)) {
+          held = std::move(*d);  // keep the entry alive past the erase
+          e = held.get();
+          dirty_->erase(key);
+        }
+        miss_locked();
+      }
+    }
+    if (e == nullptr) return std::nullopt;
+    return e->remove();
+  }
+
+  // Go: Delete.
+  void erase(const K& key) { (void)load_and_delete(key); }
+
+  // Go: CompareAndSwap. False if the key is absent or its value != old.
+  bool compare_and_swap(const K& key, const V& old, V new_) {
+    ValueRef nv;
+    {
+      SnapRef read = read_.load();
+      if (Entry* e = find_in(read, key)) return e->try_compare_and_swap(old, new_, nv);
+      if (!read->amended) return false;  // no value for key
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    SnapRef read = read_.load();
+    if (Entry* e = find_in(read, key)) return e->try_compare_and_swap(old, new_, nv);
+    bool swapped = false;
+    if (dirty_) {
+      if (EntryPtr* d = dirty_->find(key)) {
+        swapped = (*d)->try_compare_and_swap(old, new_, nv);
+        // The key set did not change, but this key needed mu_: count a miss
+        // so that the map moves toward the lock-free steady state.
+        miss_locked();
+      }
+    }
+    return swapped;
+  }
+
+  // Go: CompareAndDelete. False if the key is absent or its value != old.
+  bool compare_and_delete(const K& key, const V& old) {
+    SnapRef read = read_.load();
+    Entry* e = find_in(read, key);
+    EntryPtr held;
+    if (e == nullptr && read->amended) {
+      std::lock_guard<std::mutex> lock(mu_);
+      read = read_.load();
+      e = find_in(read, key);
+      if (e == nullptr && read->amended) {
+        // The key stays in dirty_ (the comparison may fail); its entry is
+        // expunged at the next dirty_ copy if it ends up deleted.
+        if (EntryPtr* d = dirty_->find(key)) {
+          held = *d;
+          e = held.get();
+        }
+        miss_locked();
+      }
+    }
+    if (e == nullptr) return false;
+    return e->compare_and_delete(old);
+  }
+
+  // Go: Range. fn(const K&, const V&) -> bool (false stops); see the essay.
+  template <class F>
+  void range(F&& fn) {
+    SnapRef read = read_.load();
+    if (read->amended) {
+      // dirty_ holds keys read_ lacks. Range is O(n) anyway, so promoting
+      // dirty_ now costs nothing extra and lets us walk one map.
+#if defined(GOMAP_CANARY_SYNC_PROMOTE_UNLOCKED)
+      read = read_.load();
+      if (read->amended && dirty_) read = promote_locked();
+#else
+      std::lock_guard<std::mutex> lock(mu_);
+      read = read_.load();
+      if (read->amended) read = promote_locked();
+#endif
+    }
+    const Inner& m = *read->m;
+    for (auto it = m.cbegin(); it != m.cend(); ++it) {
+      ValueRef v = it.value()->p.load();
+      if (!v.counted()) continue;  // deleted or expunged
+      if constexpr (std::is_convertible_v<std::invoke_result_t<F&, const K&, const V&>, bool>) {
+        if (!fn(it.key(), *v)) return;
+      } else {
+        fn(it.key(), *v);
+      }
+    }
+  }
+
+  // Go 1.23: Clear.
+  void clear() {
+    {
+      SnapRef read = read_.load();
+      if (read->m->empty() && !read->amended) return;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    SnapRef read = read_.load();
+    if (!read->m->empty() || read->amended) read_.exchange(make_snapshot(std::make_shared<const Inner>(), false));
+    if (dirty_) dirty_->clear();
+    // Do not promote the freshly emptied dirty_ at the next miss.
+    misses_ = 0;
+  }
+
+ private:
+  static SnapRef make_snapshot(std::shared_ptr<const Inner> m, bool amended) {
+    return SnapRef::make(ReadOnly{std::move(m), amended});
+  }
+  static Entry* find_in(const SnapRef& read, const K& key) {
+    const EntryPtr* e = read->m->find(key);
+    return e ? e->get() : nullptr;
+  }
+  static const EntryPtr* find_ptr_in(const SnapRef& read, const K& key) { return read->m->find(key); }
+
+  // The first new key since the last promotion copies read_ into dirty_ and
+  // marks read_ amended; then the key goes into dirty_. mu_ held.
+  void add_new_key_locked(const SnapRef& read, const K& key, ValueRef nv) {
+    if (!read->amended) {
+      dirty_locked(read);
+      read_.exchange(make_snapshot(read->m, true));
+    }
+    dirty_->insert_or_assign(key, std::make_shared<Entry>(std::move(nv)));
+  }
+
+  // Go's dirtyLocked. mu_ held; `read` is the current snapshot.
+  void dirty_locked(const SnapRef& read) {
+    if (dirty_) return;
+    const Inner& m = *read->m;
+    dirty_.emplace(m.size());
+    for (auto it = m.cbegin(); it != m.cend(); ++it) {
+      if (!it.value()->try_expunge_locked()) dirty_->insert_or_assign(it.key(), it.value());
+    }
+  }
+
+  // Go's missLocked. mu_ held and dirty_ present.
+  void miss_locked() const {
+    ++misses_;
+    if (misses_ < dirty_->size()) return;
+    (void)promote_locked();
+  }
+
+  // dirty_ becomes read_ (not amended); returns a reference to the new
+  // snapshot. mu_ held (except under the sync-promote-unlocked canary).
+  SnapRef promote_locked() const {
+    SnapRef fresh = make_snapshot(std::make_shared<const Inner>(std::move(*dirty_)), false);
+    SnapRef mine = fresh.share();
+    read_.exchange(std::move(fresh));
+    dirty_.reset();
+    misses_ = 0;
+    return mine;
+  }
+
+  // load() counts misses and may promote, like Go's Load: logically const.
+  mutable std::mutex mu_;
+  mutable detail::AtomicRc<ReadOnly> read_;
+  mutable std::optional<Inner> dirty_;  // guarded by mu_
+  mutable std::size_t misses_ = 0;      // guarded by mu_
+};
+
+}  // namespace gomap
