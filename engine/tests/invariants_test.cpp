@@ -404,6 +404,7 @@ TEST(InvariantsBite, LoadFactorBound) {
       while (bucket_of(m, next) != b) ++next;
       A::key(m, b, s) = next;  // trivial key type: plain bytes
       A::tophash(m, b, s) = tophash_of(A::hash_of(m, next));
+      A::note_filter(m, b, A::tophash(m, b, s));  // as an insertion would
       planted.push_back(SlotRef{b, 0, s, false});
       ++next;
     }
@@ -413,6 +414,23 @@ TEST(InvariantsBite, LoadFactorBound) {
   EXPECT_TRUE(Violates(m, "load-factor-bound", "header"));
   for (const SlotRef& s : planted) A::tophash(m, s.bucket, s.slot) = A::kEmptyRest;
   A::set_count(m, 10);
+  EXPECT_TRUE(Healthy(m));
+}
+
+TEST(InvariantsBite, FilterCoversChain) {
+  gomap::Map<std::uint64_t, std::uint64_t> m(0, gomap::Seed{77});
+  for (std::uint64_t i = 0; i < 40; ++i) m.insert_or_assign(i, i);
+  ASSERT_TRUE(Healthy(m));
+  // Find a bucket with entries and drop its filter: lookups would miss.
+  std::size_t victim = 0;
+  while (A::tophash(m, victim, 0) < A::kMinTopHash) ++victim;
+  const std::uint16_t saved = A::filter(m, victim);
+  A::filter(m, victim) = 0;
+  EXPECT_TRUE(Violates(m, "filter-covers-chain", "bucket " + std::to_string(victim)));
+  A::filter(m, victim) = saved;
+  EXPECT_TRUE(Healthy(m));
+  // Extra bits are allowed (the filter is a superset), missing ones are not.
+  A::filter(m, victim) = 0xffff;
   EXPECT_TRUE(Healthy(m));
 }
 

@@ -151,6 +151,7 @@ struct MapTestAccess;  // test-only backdoor, defined in gomap/testing.hpp
 //   no-key-update          assigning to +0.0 keeps the old key's sign
 //   clear-in-place-shared  clear() empties an array an iterator still reads
 //   evac-moves-under-iterator  evacuation moves keys an old iterator still needs
+//   filter-drops-hits      the lookup filter tests the wrong bit
 
 namespace detail {
 
@@ -311,18 +312,33 @@ class Map {
     std::size_t spares_used = 0;
     Bucket* array = nullptr;      // nbuckets + nspare buckets
     std::vector<Bucket*> extra;   // overflow buckets allocated one by one
+    // Lookup filter, one 16-bit word per bucket, kept apart from the buckets
+    // so that it stays in cache: bit (tophash & 15) is set for every entry
+    // placed in the bucket's chain since the chain was last empty. A clear
+    // bit proves a lookup misses without reading the bucket (a DRAM access
+    // in a big map). It is a superset: erase leaves bits set until its chain
+    // empties. Go has no such filter; it changes no result.
+    std::uint16_t* filter = nullptr;
 
     explicit Table(std::uint8_t b, std::size_t extra_spares = 0) : B(b), nbuckets(std::size_t(1) << b) {
       // Go preallocates 2^(B-4) overflow buckets for B >= 4.
       nspare = (b >= 4 ? (std::size_t(1) << (b - 4)) : 0) + extra_spares;
       array = allocate_buckets(nbuckets + nspare);
+      filter = static_cast<std::uint16_t*>(std::calloc(nbuckets, sizeof(std::uint16_t)));
+      if (filter == nullptr) {
+        std::free(array);
+        throw std::bad_alloc();
+      }
     }
+    void note(std::size_t x, std::uint8_t top) noexcept { filter[x] |= static_cast<std::uint16_t>(1u << (top & 15)); }
+    bool may_hold(std::size_t x, std::uint8_t top) const noexcept { return (filter[x] >> (top & 15)) & 1u; }
     Table(const Table&) = delete;
     Table& operator=(const Table&) = delete;
     ~Table() {
       destroy_entries();
       for (Bucket* o : extra) std::free(o);
       std::free(array);
+      std::free(filter);
     }
 
     Bucket* bucket(std::size_t i) const noexcept { return array + i; }
@@ -340,7 +356,8 @@ class Map {
     }
     std::size_t overflow_in_use() const noexcept { return spares_used + extra.size(); }
     std::size_t bytes() const noexcept {
-      return sizeof(Table) + (nbuckets + nspare + extra.size()) * sizeof(Bucket) + extra.capacity() * sizeof(Bucket*);
+      return sizeof(Table) + (nbuckets + nspare + extra.size()) * sizeof(Bucket) + extra.capacity() * sizeof(Bucket*) +
+             nbuckets * sizeof(std::uint16_t);
     }
 
     template <class F>
@@ -371,6 +388,7 @@ class Map {
       for (Bucket* o : extra) std::free(o);
       extra.clear();
       std::memset(static_cast<void*>(array), 0, (nbuckets + nspare) * sizeof(Bucket));
+      std::memset(filter, 0, nbuckets * sizeof(std::uint16_t));
       spares_used = 0;
     }
   };
@@ -515,8 +533,9 @@ class Map {
     const std::size_t bucket = hash & bucket_mask(B_);
     if (growing()) grow_work(bucket);
     Bucket* const first = buckets_->bucket(bucket);
-    prefetch_bucket(first);
     const std::uint8_t top = tophash(hash);
+    if (!buckets_->may_hold(bucket, top)) return false;
+    prefetch_bucket(first);
     for (Bucket* b = first; b != nullptr; b = b->overflow) {
       const std::uint64_t word = tophash_word(b);
       for (std::uint64_t m = detail::bytes_equal(word, top); m != 0; m &= m - 1) {
@@ -530,6 +549,7 @@ class Map {
 #endif
         b->tophash[i] = kEmptyOne;
         mark_trailing_empty_rest(first, b, i);
+        if (first->tophash[0] == kEmptyRest) buckets_->filter[bucket] = 0;  // the whole chain is empty
         --count_;
         // Go issue 25237: a map that empties gets a fresh seed, so an attacker
         // who learned the old one cannot keep building collisions.
@@ -623,6 +643,7 @@ class Map {
         }
         transfer(src, i, d, j, /*keep_old=*/false);  // moves when that cannot throw, else copies
         d->tophash[j] = tophash(hash);
+        fresh->note(hash & mask, d->tophash[j]);
         placed.emplace_back(d, j);
       });
     } catch (...) {
@@ -994,16 +1015,19 @@ class Map {
     if (flags_.load(std::memory_order_relaxed) & kHashWriting) detail::fatal("concurrent map read and map write");
   }
 
-  // The bucket a lookup of `hash` must search: the old one while it is not evacuated.
-  Bucket* lookup_bucket(std::uint64_t hash) const noexcept {
+  // The chain a lookup of `hash` must search: the old one while it is not evacuated.
+  struct Home {
+    const Table* table;
+    std::size_t index;
+  };
+  Home lookup_home(std::uint64_t hash) const noexcept {
     std::size_t m = bucket_mask(B_);
-    Bucket* b = buckets_->bucket(hash & m);
+    Home h{buckets_, hash & m};
     if (oldbuckets_ != nullptr) {
       if (!same_size_grow()) m >>= 1;
-      Bucket* ob = oldbuckets_->bucket(hash & m);
-      if (!evacuated(ob)) b = ob;
+      if (!evacuated(oldbuckets_->bucket(hash & m))) h = Home{oldbuckets_, hash & m};
     }
-    return b;
+    return h;
   }
 
   // A bucket spans several cache lines (tophash and the first keys, the
@@ -1016,8 +1040,17 @@ class Map {
 
   std::pair<Bucket*, unsigned> find_slot(const K& key, std::uint64_t hash) const {
     const std::uint8_t top = tophash(hash);
-    Bucket* first = lookup_bucket(hash);
+    const Home home = lookup_home(hash);
+    Bucket* first = home.table->bucket(home.index);
+    // Start fetching the bucket before consulting the filter: a hit then
+    // waits for one memory access, not for the filter and then the bucket.
+    __builtin_prefetch(first);
     prefetch_bucket(first);
+#if !defined(GOMAP_CANARY_FILTER_DROPS_HITS)
+    if (!home.table->may_hold(home.index, top)) return {nullptr, 0};
+#else
+    if (!home.table->may_hold(home.index, static_cast<std::uint8_t>(top + 1))) return {nullptr, 0};
+#endif
     for (Bucket* b = first; b != nullptr; b = b->overflow) {
       const std::uint64_t word = tophash_word(b);
       for (std::uint64_t m = detail::bytes_equal(word, top); m != 0; m &= m - 1) {
@@ -1090,6 +1123,7 @@ class Map {
         throw;
       }
       insert_b->tophash[insert_i] = top;
+      buckets_->note(bucket, top);
       ++count_;
       return value_at(insert_b, insert_i);
     }
@@ -1220,6 +1254,7 @@ class Map {
             }
             transfer(c, i, d.b, d.i, keep_old);
             d.b->tophash[d.i] = top;
+            buckets_->note(use_y ? oldbucket + newbit : oldbucket, top);
             ++d.i;
             marks[n] = static_cast<std::uint8_t>(kEvacuatedX + use_y);
           }
@@ -1364,6 +1399,7 @@ class Map {
           throw;
         }
         b->tophash[i] = tophash(hash);
+        buckets_->note(hash & bucket_mask(B_), b->tophash[i]);
         ++count_;
         return;
       }
@@ -1455,7 +1491,7 @@ void Map<K, V, Hash, Eq>::check_invariants() const {
 
   std::size_t filled = 0;
   // One chain: the emptyRest rule, key placement, tophash, duplicates.
-  auto check_chain = [&](const char* table, Bucket* first, std::size_t x, std::size_t mask) {
+  auto check_chain = [&](const char* table, const Table* t, Bucket* first, std::size_t x, std::size_t mask) {
     if (tophash_word(first) == 0 && first->overflow == nullptr) return;  // all emptyRest: nothing to check
     bool seen_rest = false;
     std::uint8_t last_non_rest = kEmptyRest;
@@ -1482,6 +1518,10 @@ void Map<K, V, Hash, Eq>::check_invariants() const {
         last_slot = int(i);
         if (top == kEmptyOne) continue;
         ++filled;
+        if (!t->may_hold(x, top)) {
+          fail("filter-covers-chain", at(table, x, chain, int(i)),
+               "lookup filter lacks bit " + std::to_string(top & 15) + " of tophash " + std::to_string(top));
+        }
         const K& k = key_at(b, i);
         if (!kReflexive && !eq_(k, k)) continue;  // NaN: random hash, no home bucket
         const std::uint64_t hash = seeded_hash(k);
@@ -1528,7 +1568,7 @@ void Map<K, V, Hash, Eq>::check_invariants() const {
         }
       }
     }
-    check_chain("new", first, x, mask);
+    check_chain("new", buckets_, first, x, mask);
   }
   if (grow) {
     for (std::size_t y = 0; y < old_count; ++y) {
@@ -1551,7 +1591,7 @@ void Map<K, V, Hash, Eq>::check_invariants() const {
       if (y < nevacuate_) {
         fail("evacuated-below-nevacuate", at("old", y, 0, -1), "nevacuate=" + std::to_string(nevacuate_));
       }
-      check_chain("old", first, y, old_count - 1);
+      check_chain("old", oldbuckets_, first, y, old_count - 1);
     }
   }
   if (filled != count_) {

@@ -46,13 +46,14 @@
 //    pointer (low 48 bits) and a count of in-flight "loans" (high 16 bits).
 //    A reader first adds a loan to the slot word with one CAS, which pins
 //    whatever box the word names; then it increments the box's own count
-//    and gives the loan back. A writer that replaces the box takes the word
-//    with one atomic exchange/CAS and converts the outstanding loans into
-//    references on the old box (each lender, finding the slot changed,
-//    drops one). At every moment the box's count plus the loans covering it
-//    is at least the number of parties that may still touch it, and it is
-//    deleted by whoever brings the count to zero (acq_rel), after every
-//    other party's last access.
+//    and gives the loan back. A writer that takes the box out of the slot
+//    (one atomic exchange/CAS of the whole word) takes the outstanding loans
+//    over as debts, which their readers pay back on the box's count. While
+//    a box is in a slot its count carries a large bias, so a debt paid
+//    before the writer took it over can never bring the count to zero: the
+//    count reaches zero exactly once, after every party's last access, and
+//    that party deletes the box (acq_rel). detail::AtomicRc states the
+//    invariant in full.
 //  * Entries are std::shared_ptr-owned by the maps that hold them (read_.m
 //    and dirty_). A reader that found an entry in a snapshot it has pinned
 //    uses it directly: the snapshot keeps its map, and the map its entries,
@@ -119,10 +120,10 @@ namespace gomap {
 namespace detail {
 
 // A heap object with an intrusive reference count. `value` is immutable once
-// the box is shared.
+// the box is shared. `refs` is signed: see AtomicRc for how it is kept.
 template <class T>
 struct RcBox {
-  std::atomic<std::size_t> refs;
+  std::atomic<std::int64_t> refs;
   T value;
   template <class... A>
   explicit RcBox(A&&... a) : refs(1), value(std::forward<A>(a)...) {}
@@ -171,7 +172,7 @@ class RcRef {
     return adopt(bits_);
   }
   void reset() noexcept {
-    if (rc_counted(bits_)) drop(box());
+    if (rc_counted(bits_)) add(box(), -1);
     bits_ = kRcNull;
   }
   std::uintptr_t release() noexcept { return std::exchange(bits_, kRcNull); }
@@ -182,8 +183,10 @@ class RcRef {
   const T* operator->() const noexcept { return &box()->value; }
 
   static RcBox<T>* box_of(std::uintptr_t bits) noexcept { return reinterpret_cast<RcBox<T>*>(bits); }
-  static void drop(RcBox<T>* b) noexcept {
-    if (b->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete b;
+  // Adds `delta` to the count; whoever brings it to exactly zero deletes the
+  // box (acq_rel: after every other party's last use of it).
+  static void add(RcBox<T>* b, std::int64_t delta) noexcept {
+    if (b->refs.fetch_add(delta, std::memory_order_acq_rel) + delta == 0) delete b;
   }
 
  private:
@@ -191,24 +194,49 @@ class RcRef {
   std::uintptr_t bits_ = kRcNull;
 };
 
-// An atomic slot holding one reference to an RcBox<T> (or a tag), from which
-// any thread may take a reference of its own without a lock. See "Memory
-// reclamation" above for the split count. Rule: a box is published into a
-// slot at most once (every store publishes a freshly made box); together with
-// the pinning below this rules out ABA on the pointer.
+// An atomic slot holding a box (or a tag), from which any thread may take a
+// reference of its own without a lock: a split reference count.
+//
+// The slot word packs the box pointer (low 48 bits) and the number of loans
+// out on it (high 16 bits). A reader
+//   1. borrows: CAS the word to loans + 1 (acquire). While the loan stands,
+//      the box cannot be freed (below);
+//   2. takes a reference of its own: refs + 1;
+//   3. returns the loan: CAS the word to loans - 1 if it still names the box.
+//      If the box was replaced meanwhile, the replacer has taken the loan
+//      over as a debt (below), and the reader pays it: refs - 1.
+// While a box sits in a slot its count carries a bias kInSlot (far larger
+// than any number of readers): publishing a box turns the publisher's
+// reference into that bias. The writer that takes a box out of a slot (one
+// exchange/CAS of the whole word) then adds, in one read-modify-write,
+//   (loans still out) - kInSlot (+ 1 if it keeps a reference for itself),
+// taking the loans over as debts that their readers pay with step 3's -1.
+// So the count is: references held, plus kInSlot while the box is in a slot,
+// plus loans taken over and not yet paid, minus debts paid before they were
+// taken over. Every party that may still touch the box is counted, a reader
+// by its loan (in the word, or taken over) or by its own reference; a debt
+// paid early only lowers a count that still carries the bias. Hence the count
+// is never zero while any party may touch the box, it reaches zero exactly
+// once, and the party that brings it there deletes the box (acq_rel, so after
+// every other party's last access).
+//
+// Rule: a box is published into a slot at most once (every store publishes a
+// freshly made box). With the reader holding its own reference while it
+// checks whether the word still names the box, this rules out ABA there.
 template <class T>
 class AtomicRc {
   static constexpr unsigned kPtrBits = 48;
   static constexpr std::uint64_t kPtrMask = (std::uint64_t(1) << kPtrBits) - 1;
   static constexpr std::uint64_t kLoan = std::uint64_t(1) << kPtrBits;
+  static constexpr std::int64_t kInSlot = std::int64_t(1) << 40;
   static_assert(sizeof(std::uintptr_t) == 8, "gomap::AtomicRc packs a pointer and a count into 64 bits");
 
  public:
-  explicit AtomicRc(RcRef<T> init) : word_(pack(init.release())) {}
+  explicit AtomicRc(RcRef<T> init) : word_(publishable(init)) {}
   AtomicRc(const AtomicRc&) = delete;
   AtomicRc& operator=(const AtomicRc&) = delete;
-  // The owner guarantees that no thread still uses the slot.
-  ~AtomicRc() { RcRef<T>::adopt(word_.load(std::memory_order_acquire) & kPtrMask); }
+  // The owner guarantees that no thread still uses the slot (no loans).
+  ~AtomicRc() { (void)take_out(word_.load(std::memory_order_acquire), false); }
 
   // A reference to the current box, or the current tag.
   RcRef<T> load() const noexcept {
@@ -222,20 +250,17 @@ class AtomicRc {
     for (;;) {
       p = cur & kPtrMask;
       if (!rc_counted(p)) return RcRef<T>::tag(p);  // nothing to pin
-      // Borrow: while our loan is counted in the word, or has been converted
-      // into a reference by a replacer, the box cannot be freed.
       if (word_.compare_exchange_weak(cur, cur + kLoan, kBorrow, kBorrow)) break;
     }
-    RcRef<T>::box_of(p)->refs.fetch_add(1, std::memory_order_relaxed);
-    // Give the loan back. The box is still named by the word unless it was
-    // replaced, and it cannot come back (published at most once, and alive
-    // while we hold our reference), so comparing the pointer bits suffices.
+    RcBox<T>* b = RcRef<T>::box_of(p);
+    b->refs.fetch_add(1, std::memory_order_relaxed);  // safe: our loan pins b
+    // Return the loan. Our reference keeps b alive and b is never published
+    // again, so the word names b only if b was not taken out since we
+    // borrowed, and then our loan is still counted in it.
     std::uint64_t now = word_.load(std::memory_order_relaxed);
     for (;;) {
       if ((now & kPtrMask) != p) {
-        // Replaced: the replacer turned our loan into a reference; drop it
-        // (our own reference keeps the count above zero).
-        RcRef<T>::drop(RcRef<T>::box_of(p));
+        RcRef<T>::add(b, -1);  // taken out: pay the loan the writer took over
         break;
       }
       if (word_.compare_exchange_weak(now, now - kLoan, std::memory_order_relaxed, std::memory_order_relaxed)) break;
@@ -246,45 +271,58 @@ class AtomicRc {
   // The current pointer bits, for comparisons only: never dereference them.
   std::uintptr_t peek() const noexcept { return word_.load(std::memory_order_relaxed) & kPtrMask; }
 
-  // Publishes `desired`; returns the reference the slot held.
+  // Publishes `desired`; returns a reference to what the slot held.
   RcRef<T> exchange(RcRef<T> desired) noexcept {
-    const std::uint64_t old = word_.exchange(pack(desired.release()), std::memory_order_acq_rel);
-    return absorb(old);
+    const std::uint64_t old = word_.exchange(publishable(desired), std::memory_order_acq_rel);
+    return take_out(old, true);
   }
 
   // If the slot holds `expected` (pointer bits), publishes `desired` (taking
-  // it from the caller) and stores the old reference in *old_out (or drops
-  // it). Otherwise leaves both alone and returns false.
+  // it from the caller) and stores a reference to the old box in *old_out (or
+  // drops it). Otherwise leaves both alone and returns false.
   bool compare_exchange(std::uintptr_t expected, RcRef<T>& desired, RcRef<T>* old_out = nullptr) noexcept {
     std::uint64_t cur = word_.load(std::memory_order_relaxed);
-    const std::uint64_t want = pack(desired.bits());
+    if ((cur & kPtrMask) != expected) return false;
+    const std::uint64_t want = publishable(desired);
     for (;;) {
-      if ((cur & kPtrMask) != expected) return false;
       // The loans may change under us; retry until only the pointer decides.
       if (word_.compare_exchange_weak(cur, want, std::memory_order_acq_rel, std::memory_order_relaxed)) break;
+      if ((cur & kPtrMask) != expected) {
+        desired = unpublish(want);
+        return false;
+      }
     }
-    desired.release();
-    RcRef<T> old = absorb(cur);
+    RcRef<T> old = take_out(cur, old_out != nullptr);
     if (old_out) *old_out = std::move(old);
     return true;
   }
 
  private:
-  static std::uint64_t pack(std::uintptr_t bits) noexcept {
+  // Turns the caller's reference into the in-slot bias; returns the word.
+  static std::uint64_t publishable(RcRef<T>& r) noexcept {
+    const std::uintptr_t bits = r.release();
     if ((bits & ~kPtrMask) != 0) {
       std::fprintf(stderr, "fatal error: gomap::AtomicRc: pointer %p does not fit in 48 bits\n",
                    reinterpret_cast<void*>(bits));
       std::abort();
     }
+    if (rc_counted(bits)) RcRef<T>::box_of(bits)->refs.fetch_add(kInSlot - 1, std::memory_order_relaxed);
     return bits;
   }
-  // The slot's own reference to the old box, with the loans still out on it
-  // converted into references (their holders each drop one).
-  static RcRef<T> absorb(std::uint64_t old) noexcept {
+  // Undoes publishable() for a box that was never made visible.
+  static RcRef<T> unpublish(std::uint64_t word) noexcept {
+    if (rc_counted(word)) RcRef<T>::box_of(word)->refs.fetch_add(1 - kInSlot, std::memory_order_relaxed);
+    return RcRef<T>::adopt(word);
+  }
+  // The box of `old` (a word just taken out of the slot) leaves the slot:
+  // its bias goes, the loans still out on it become debts its borrowers pay,
+  // and the caller gets a reference if it asks for one.
+  static RcRef<T> take_out(std::uint64_t old, bool keep) noexcept {
     const std::uintptr_t p = old & kPtrMask;
-    const std::uint64_t loans = old >> kPtrBits;
-    if (loans != 0) RcRef<T>::box_of(p)->refs.fetch_add(loans, std::memory_order_relaxed);
-    return RcRef<T>::adopt(p);
+    if (!rc_counted(p)) return RcRef<T>::tag(p);
+    const std::int64_t loans = static_cast<std::int64_t>(old >> kPtrBits);
+    RcRef<T>::add(RcRef<T>::box_of(p), loans - kInSlot + (keep ? 1 : 0));
+    return keep ? RcRef<T>::adopt(p) : RcRef<T>::tag(kRcNull);
   }
 
   mutable std::atomic<std::uint64_t> word_;

@@ -33,6 +33,18 @@ struct MapTestAccess {
   static auto& key(M& m, std::size_t bucket, unsigned slot, std::size_t chain_index = 0, bool old = false) {
     return M::key_at(chain_bucket(m, bucket, chain_index, old), slot);
   }
+  // The lookup filter word of `bucket` (see Table::filter in map.hpp).
+  template <class M>
+  static std::uint16_t& filter(M& m, std::size_t bucket, bool old = false) {
+    auto* t = old ? m.oldbuckets_ : m.buckets_;
+    return t->filter[bucket];
+  }
+  // Records `top` in the filter of `bucket`, as an insertion would: tests that
+  // plant entries by hand call it so that only the invariant they break breaks.
+  template <class M>
+  static void note_filter(M& m, std::size_t bucket, std::uint8_t top, bool old = false) {
+    filter(m, bucket, old) |= static_cast<std::uint16_t>(1u << (top & 15));
+  }
   template <class M>
   static void set_count(M& m, std::size_t n) {
     m.count_ = n;
