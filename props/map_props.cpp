@@ -57,6 +57,30 @@ RC_GTEST_PROP(IterationGuarantees, Double, ()) {
                                   *programs<gh::DoubleTarget>(gh::rcgen::OpMix::iteration_heavy()));
 }
 
+// Programs that start just below a growth threshold, so that iterators are
+// started, advanced and outlived while a growth is in progress (NaN keys
+// then choose their half from the tophash, Go's rule for live iterators).
+RC_GTEST_PROP(IterationAcrossGrowth, U64, ()) {
+  run_and_check<gh::U64Target>("IterationAcrossGrowth_U64",
+                               *gh::rcgen::program_near_growth(std::string(gh::U64Target::name), gh::U64Target::domains));
+}
+RC_GTEST_PROP(IterationAcrossGrowth, Double, ()) {
+  run_and_check<gh::DoubleTarget>(
+      "IterationAcrossGrowth_Double",
+      *gh::rcgen::program_near_growth(std::string(gh::DoubleTarget::name), gh::DoubleTarget::domains));
+}
+RC_GTEST_PROP(IterationAcrossGrowth, DoubleEraseWhileRanging, ()) {
+  run_and_check<gh::DoubleTarget>(
+      "IterationAcrossGrowth_DoubleErase",
+      *gh::rcgen::program_near_growth(std::string(gh::DoubleTarget::name), gh::DoubleTarget::domains,
+                                      gh::rcgen::OpMix::erase_while_iterating()));
+}
+RC_GTEST_PROP(IterationAcrossGrowth, String, ()) {
+  run_and_check<gh::StringTarget>(
+      "IterationAcrossGrowth_String",
+      *gh::rcgen::program_near_growth(std::string(gh::StringTarget::name), gh::StringTarget::domains));
+}
+
 // ---- clear: size 0, nothing cleared is yielded, B kept, overflow freed, NaN
 // removed (the executor checks each after every clear)
 RC_GTEST_PROP(ClearSemantics, DoubleWithIterators, ()) {

@@ -35,6 +35,17 @@ struct OpMix {
     m.iter_start = m.iter_next = m.iter_erase_yielded = m.iter_set_yielded = m.iter_stop = 0;
     return m;
   }
+  // The delete-while-ranging idiom: writes that evacuate while iterators read.
+  static OpMix erase_while_iterating() {
+    OpMix m;
+    m.get = 1;
+    m.erase = 2;
+    m.iter_start = 2;
+    m.iter_next = 10;
+    m.iter_erase_yielded = 8;
+    m.iter_set_yielded = 2;
+    return m;
+  }
   static OpMix iteration_heavy() {
     OpMix m;
     m.iter_start = 4;
@@ -141,20 +152,62 @@ inline rc::Gen<Op> op(const OpMix& m = {}) {
   });
 }
 
+// A step of a program: usually one op, sometimes a burst of iter_next on one
+// iterator. Draining an iterator after the map changed under it is where
+// iteration bugs show, and independent ops almost never line up 20 advances
+// of the same iterator.
+inline rc::Gen<std::vector<Op>> step(const OpMix& m) {
+  auto one = rc::gen::map(op(m), [](const Op& o) { return std::vector<Op>{o}; });
+  if (m.iter_next == 0) return one;
+  auto burst = rc::gen::map(rc::gen::pair(iter_slot(), rc::gen::inRange<unsigned>(2, 48)),
+                            [](const std::pair<std::uint8_t, unsigned>& in) {
+                              Op o;
+                              o.kind = OpKind::IterNext;
+                              o.iter = in.first;
+                              return std::vector<Op>(in.second, o);
+                            });
+  return rc::gen::weightedOneOf<std::vector<Op>>({{12, one}, {1, burst}});
+}
+
 // A whole program for `target`; `domains` is the target's domain count.
 inline rc::Gen<Program> program(std::string target, unsigned domains, const OpMix& m = {}) {
   return rc::gen::map(
       rc::gen::tuple(rc::gen::inRange<unsigned>(0, domains), rc::gen::arbitrary<std::uint8_t>(),
                      rc::gen::weightedOneOf<std::uint8_t>({{4, rc::gen::just<std::uint8_t>(0)},
                                                            {1, rc::gen::inRange<std::uint8_t>(0, kHintCodes)}}),
-                     rc::gen::container<std::vector<Op>>(op(m))),
-      [target](const std::tuple<unsigned, std::uint8_t, std::uint8_t, std::vector<Op>>& t) {
+                     rc::gen::container<std::vector<std::vector<Op>>>(step(m))),
+      [target](const std::tuple<unsigned, std::uint8_t, std::uint8_t, std::vector<std::vector<Op>>>& t) {
         Program p;
         p.target = target;
         p.config.domain = static_cast<std::uint8_t>(std::get<0>(t));
         p.config.seed = std::get<1>(t);
         p.config.hint = std::get<2>(t);
-        p.ops = std::get<3>(t);
+        for (const auto& s : std::get<3>(t)) p.ops.insert(p.ops.end(), s.begin(), s.end());
+        return p;
+      });
+}
+
+// A program that first fills the map to just below one of Go's growth
+// thresholds (13, 26 or 52 entries for B = 1, 2, 3) and then runs random ops
+// of `m`: iterators started while a growth is in progress are rare in
+// uniformly random programs, and this is where growth and iteration meet.
+inline rc::Gen<Program> program_near_growth(std::string target, unsigned domains, const OpMix& m = OpMix::iteration_heavy()) {
+  return rc::gen::map(
+      rc::gen::tuple(rc::gen::element<unsigned>(12u, 13u, 25u, 26u, 51u, 52u), rc::gen::element<unsigned>(1u, 7u),
+                     program(std::move(target), domains, m)),
+      [](const std::tuple<unsigned, unsigned, Program>& fsp) {
+        Program p = std::get<2>(fsp);
+        const unsigned stride = std::get<1>(fsp);  // 1 walks every code (NaNs included), 7 spreads out
+        std::vector<Op> fill;
+        for (unsigned i = 0; i < std::get<0>(fsp); ++i) {
+          Op o;
+          o.kind = OpKind::Set;
+          o.key = static_cast<std::uint16_t>(i * stride);
+          o.value = static_cast<std::uint8_t>(i + 1);
+          fill.push_back(o);
+        }
+        p.config.hint = 0;
+        p.ops.insert(p.ops.begin(), fill.begin(), fill.end());
         return p;
       });
 }
