@@ -533,9 +533,10 @@ class Map {
     const std::size_t bucket = hash & bucket_mask(B_);
     if (growing()) grow_work(bucket);
     Bucket* const first = buckets_->bucket(bucket);
+    __builtin_prefetch(first, 1);
+    prefetch_bucket(first);
     const std::uint8_t top = tophash(hash);
     if (!buckets_->may_hold(bucket, top)) return false;
-    prefetch_bucket(first);
     for (Bucket* b = first; b != nullptr; b = b->overflow) {
       const std::uint64_t word = tophash_word(b);
       for (std::uint64_t m = detail::bytes_equal(word, top); m != 0; m &= m - 1) {
@@ -1079,9 +1080,23 @@ class Map {
     const std::uint8_t top = tophash(hash);
     for (;;) {
       const std::size_t bucket = hash & bucket_mask(B_);
-      if (growing()) grow_work(bucket);
       Bucket* b = buckets_->bucket(bucket);
+      __builtin_prefetch(b, 1);
       prefetch_bucket(b);
+      if (growing()) {
+        // The old bucket this write evacuates, and where its entries go:
+        // start all these memory accesses at once.
+        const std::size_t ob = bucket & old_bucket_mask();
+        const Bucket* old = oldbuckets_->bucket(ob);
+        __builtin_prefetch(old);
+        prefetch_bucket(old);
+        if (!same_size_grow()) {
+          // `bucket` is one of the old bucket's two destinations; the other:
+          const std::size_t other = bucket == ob ? ob + old_bucket_count() : ob;
+          __builtin_prefetch(buckets_->bucket(other), 1);
+        }
+        grow_work(bucket);
+      }
       Bucket* insert_b = nullptr;
       unsigned insert_i = 0;
       for (;;) {
