@@ -9,7 +9,7 @@
 #   ci/canaries.sh --props [--budget N] [CANARY...]
 #
 # --props does the same for the RapidCheck properties (props/): builds them
-# with the canary (build/props-canary-N), runs every property with
+# with the canary under ASan+UBSan (build/props-canary-asan-N), runs every property with
 # max_success=N (default 2000) and a fixed seed, and reports which properties
 # failed, the size of the shrunk counterexample, and the time to find it.
 #
@@ -47,15 +47,26 @@ if [[ $props -eq 1 ]]; then
   failed=0
   for c in "${canaries[@]}"; do
     echo "== canary $c (props)"
-    b=build/props-canary-$c
-    cmake --preset dev -B "$b" -DGOMAP_CANARY="$c" >/dev/null && cmake --build "$b" -j2 --target gomap_props >/dev/null || {
+    b=build/props-canary-asan-$c
+    # asan: some planted bugs are memory errors that only a sanitizer sees.
+    # A fresh directory: a cache left by another compiler would be wiped on
+    # reconfigure, and the -D settings (the canary itself) with it.
+    rm -rf "$b"
+    cmake --preset asan -B "$b" -DGOMAP_CANARY="$c" >/dev/null && cmake --build "$b" -j2 --target gomap_props >/dev/null || {
       echo "   build failed"; failed=1; continue; }
     rm -rf "$b/props/failures"
     start=$(date +%s.%N)
     GOMAP_PROPS_FAILURES=$PWD/$b/props/failures RC_PARAMS="max_success=$budget seed=1" \
+      ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1 \
       "$b/props/gomap_props" >"$out/$c.props.log" 2>&1
     end=$(date +%s.%N)
     names=$(grep -oE '^\[  FAILED  \] [A-Za-z]+\.[A-Za-z0-9]+ \(' "$out/$c.props.log" | sed 's/\[  FAILED  \] //; s/ (//' | sort -u | paste -sd' ' -)
+    if grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$out/$c.props.log"; then
+      # a sanitizer stopped the process inside the property that was running
+      running=$(grep -oE '^\[ RUN      \] [A-Za-z]+\.[A-Za-z0-9]+' "$out/$c.props.log" | tail -1 | sed 's/.*\] //')
+      kind=$(grep -m1 -oE '(AddressSanitizer|LeakSanitizer): [a-z-]+|runtime error' "$out/$c.props.log")
+      names="${names:+$names }$running ($kind)"
+    fi
     first=$(grep -oE '^\[  FAILED  \] [A-Za-z]+\.[A-Za-z0-9]+ \([0-9]+ ms\)' "$out/$c.props.log" | grep -oE '[0-9]+ ms' | sort -n | head -1)
     smallest=""
     for f in "$b"/props/failures/*.txt; do

@@ -154,7 +154,18 @@ class Night:
         rule = re.search(r"rule:\s+(.*)", text)
         kind = re.search(r"(ERROR: \w+Sanitizer: [\w-]+|runtime error: [^\n]*?(?= at|$)|fatal error: [^\n]+|gomap harness: [^\n(]+)", text)
         frames = re.findall(r"#\d+ 0x[0-9a-f]+ in ([^\n]+?) /", text)
-        ours = [re.sub(r"\(.*", "", f).strip() for f in frames if "gomap" in f and "LLVMFuzzer" not in f][:3]
+
+        def plain(frame):
+            # drop template arguments and parameters: the same engine function
+            # reached from different key types is the same place
+            while True:
+                shorter = re.sub(r"<[^<>]*>", "", frame)
+                if shorter == frame:
+                    break
+                frame = shorter
+            return re.sub(r"\(.*", "", frame).strip()
+
+        ours = [plain(f) for f in frames if "gomap" in f and "LLVMFuzzer" not in f][:3]
         head = rule.group(1).strip() if rule else (kind.group(1).strip() if kind else "crash")
         # libFuzzer's deadly signal or timeout without more
         if not rule and not kind:
@@ -172,9 +183,12 @@ class Night:
         run([binary, artifact], repro_log, timeout=120, env=env)
         text = open(repro_log, errors="replace").read()
         sig = self.signature(text)
-        key = target + " | " + sig
+        key = sig  # one finding per bug, whichever targets hit it
         if key in self.findings:
-            self.findings[key]["duplicates"].append(artifact)
+            f = self.findings[key]
+            f["duplicates"].append(artifact)
+            if target not in f["found_by"]:
+                f["found_by"].append(target)
             log(f"triage {target}/{base}: duplicate of '{sig}'")
             return
         sig_id = hashlib.sha1(key.encode()).hexdigest()[:10]
@@ -183,7 +197,7 @@ class Night:
              artifact], os.path.join(tdir, f"{sig_id}.minimize.log"), timeout=180, env=env)
         if not os.path.exists(minimized):
             shutil.copyfile(artifact, minimized)
-        replay = self.replay_tool(target)
+        replay = self.replay_tool(binary)
         trace = os.path.join(tdir, f"{sig_id}.trace.txt")
         candidate = os.path.join(tdir, f"{sig_id}.regression.txt")
         if replay:
@@ -191,6 +205,7 @@ class Night:
             run([replay, "--target", target, "--to-text", "--out", candidate, minimized], None, timeout=60)
         finding = {
             "target": target,
+            "found_by": [target],
             "signature": sig,
             "artifact": artifact,
             "minimized": minimized,
@@ -210,9 +225,12 @@ class Night:
         self.findings[key] = finding
         log(f"triage {target}/{base}: NEW finding '{sig}' -> {minimized}")
 
-    def replay_tool(self, target):
-        # the replay tool of the build the target came from (ASan or TSan)
-        for d in ("build/fuzz/fuzz", "build/fuzz-tsan/fuzz", "build/asan/fuzz", "build/dev/fuzz"):
+    def replay_tool(self, binary):
+        # the replay tool built beside the fuzz target (same sanitizers, same canary)
+        p = os.path.join(os.path.dirname(binary), "gomap-replay")
+        if os.path.exists(p):
+            return p
+        for d in ("build/fuzz/fuzz", "build/asan/fuzz", "build/dev/fuzz"):
             p = os.path.join(ROOT, d, "gomap-replay")
             if os.path.exists(p):
                 return p
@@ -267,6 +285,19 @@ class Night:
         fuzz_share = 0.7 if "fuzz-tsan" in have else 1.0
         asan_fuzz_s = max(10, int(self.budget_s * fuzz_share / len(TARGETS)))
         tsan_fuzz_s = max(10, int(self.budget_s * (1 - fuzz_share)))
+
+        if a.canary:
+            # A night against a planted bug: only fuzzing, triage and the reports.
+            bdir = os.path.join("build", f"fuzz-canary-{a.canary}")
+            if self.step("configure fuzz (canary)", ["cmake", "--preset", "fuzz", "-B", bdir, f"-DGOMAP_CANARY={a.canary}"],
+                         timeout=600) and \
+               self.step("build fuzz (canary)", ["cmake", "--build", bdir, "-j", str(a.jobs)], timeout=3600):
+                for t in TARGETS:
+                    b = os.path.join(ROOT, bdir, "fuzz", t)
+                    if os.path.exists(b):
+                        self.fuzz_target(b, t, asan_fuzz_s, ENV_ASAN, f"asan+ubsan, canary {a.canary}")
+            self.report()
+            return 1 if self.findings or any(s["status"] != "ok" for s in self.steps) else 0
 
         if self.build("asan"):
             self.step("ctest asan", ["ctest", "--preset", "asan", "-j", str(a.jobs)], timeout=3600)
@@ -337,7 +368,7 @@ class Night:
         if not r["findings"]:
             lines.append("None.")
         for f in r["findings"]:
-            lines += [f"- **{f['target']}**: {f['signature']}",
+            lines += [f"- **{f['signature']}** (found by {', '.join(f['found_by'])})",
                       f"  - minimized ({f['minimized_bytes']} bytes): `{f['minimized']}`",
                       f"  - replay: `{f['replay']}`",
                       f"  - trace: `{f['trace']}`",
@@ -388,7 +419,7 @@ class Night:
             f"<td>{s['cov']}</td><td>{s['ft']}</td><td>{s['corpus']}</td><td>{len(s['artifacts'])}</td></tr>"
             for t, s in r["fuzz"].items())
         finds = "".join(
-            f"<li><b>{html.escape(f['target'])}</b>: {html.escape(f['signature'])}<br><code>{html.escape(f['replay'])}</code>"
+            f"<li><b>{html.escape(f['signature'])}</b> (found by {html.escape(', '.join(f['found_by']))})<br><code>{html.escape(f['replay'])}</code>"
             f"<br>candidate regression: <code>{html.escape(str(f['candidate_regression']))}</code></li>"
             for f in r["findings"]) or "<li>None.</li>"
         steps = "".join(f"<tr><td>{html.escape(s['name'])}</td><td>{html.escape(s['status'])}</td><td>{s['seconds']}</td></tr>"
@@ -425,6 +456,7 @@ def main():
     p.add_argument("--props-cases", type=int, default=2000, help="RapidCheck max_success for the properties")
     p.add_argument("--merge", action="store_true", help="merge new coverage into the shipped corpus (-merge=1)")
     p.add_argument("--adopt", action="store_true", help="copy candidate regressions into corpus/regressions/")
+    p.add_argument("--canary", help="fuzz-only night against a planted engine bug (GOMAP_CANARY), to check triage")
     a = p.parse_args()
     if a.budget_minutes <= 0 or a.jobs <= 0:
         print("ci/nightly.sh: --budget-minutes and --jobs must be positive", file=sys.stderr)

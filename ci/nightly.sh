@@ -12,6 +12,8 @@
 #                       collects one line per night for the plots
 #   --merge             write new coverage back into corpus/<target>/ (libFuzzer -merge=1)
 #   --adopt             copy candidate regressions into corpus/regressions/<target>/
+#   --canary NAME       a fuzz-only night with a planted engine bug (GOMAP_CANARY), to see
+#                       triage and reporting work end to end
 #
 # Exit status: 0 clean, 1 a finding or a failed step, 2 bad usage.
 set -euo pipefail

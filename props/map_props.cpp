@@ -94,6 +94,17 @@ RC_GTEST_PROP(ClearSemantics, CollideWithIterators, ()) {
   run_and_check<gh::CollideTarget>("ClearSemantics_Collide", *programs<gh::CollideTarget>(mix));
 }
 
+RC_GTEST_PROP(ClearSemantics, ClearMidIterationCollide, ()) {
+  run_and_check<gh::CollideTarget>(
+      "ClearSemantics_ClearMidIterationCollide",
+      *gh::rcgen::program_clear_mid_iteration(std::string(gh::CollideTarget::name), gh::CollideTarget::domains));
+}
+RC_GTEST_PROP(ClearSemantics, ClearMidIterationDouble, ()) {
+  run_and_check<gh::DoubleTarget>(
+      "ClearSemantics_ClearMidIterationDouble",
+      *gh::rcgen::program_clear_mid_iteration(std::string(gh::DoubleTarget::name), gh::DoubleTarget::domains));
+}
+
 // ---- check_invariants() after every op
 RC_GTEST_PROP(InvariantsAfterEveryOp, U64, ()) {
   gh::ExecOptions deep;

@@ -212,4 +212,36 @@ inline rc::Gen<Program> program_near_growth(std::string target, unsigned domains
       });
 }
 
+// Clear in the middle of an iteration: fill n keys, start an iterator,
+// advance it k times (so it may stand in any bucket of a chain, overflow
+// buckets included), clear, then random ops. Go issue 59411's shape.
+inline rc::Gen<Program> program_clear_mid_iteration(std::string target, unsigned domains) {
+  return rc::gen::map(
+      rc::gen::tuple(rc::gen::inRange<unsigned>(1, 64), rc::gen::inRange<unsigned>(0, 64),
+                     program(std::move(target), domains, OpMix::iteration_heavy())),
+      [](const std::tuple<unsigned, unsigned, Program>& t) {
+        Program p = std::get<2>(t);
+        std::vector<Op> head;
+        for (unsigned i = 0; i < std::get<0>(t); ++i) {
+          Op o;
+          o.kind = OpKind::Set;
+          o.key = static_cast<std::uint16_t>(i);
+          o.value = static_cast<std::uint8_t>(i + 1);
+          head.push_back(o);
+        }
+        Op start;
+        start.kind = OpKind::IterStart;
+        head.push_back(start);
+        Op next;
+        next.kind = OpKind::IterNext;
+        head.insert(head.end(), std::get<1>(t), next);
+        Op clear;
+        clear.kind = OpKind::Clear;
+        head.push_back(clear);
+        head.insert(head.end(), 4, next);
+        p.ops.insert(p.ops.begin(), head.begin(), head.end());
+        return p;
+      });
+}
+
 }  // namespace gomap_harness::rcgen
