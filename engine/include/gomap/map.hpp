@@ -129,6 +129,7 @@ struct Stats {
   std::size_t bytes = 0;             // memory held by the map (tables, spares, indirect objects)
   std::uint64_t clear_seq = 0;       // number of clear() calls that removed something
   std::size_t live_iterators = 0;    // iterators that have not finished
+  std::uint64_t growths = 0;         // growths started (doubling or same-size) since construction
 };
 
 class InvariantError : public std::logic_error {
@@ -152,6 +153,8 @@ struct MapTestAccess;  // test-only backdoor, defined in gomap/testing.hpp
 //   clear-in-place-shared  clear() empties an array an iterator still reads
 //   evac-moves-under-iterator  evacuation moves keys an old iterator still needs
 //   filter-drops-hits      the lookup filter tests the wrong bit
+//   no-same-size-growth    too many overflow buckets never trigger a growth
+//   grow-work-skips-nevacuate  a write evacuates only the bucket it touches
 
 namespace detail {
 
@@ -486,6 +489,7 @@ class Map {
     swap(oldbuckets_, o.oldbuckets_);
     swap(nevacuate_, o.nevacuate_);
     swap(clear_seq_, o.clear_seq_);
+    swap(growths_, o.growths_);
     const std::uint64_t r = rng_.load(std::memory_order_relaxed);
     rng_.store(o.rng_.load(std::memory_order_relaxed), std::memory_order_relaxed);
     o.rng_.store(r, std::memory_order_relaxed);
@@ -705,6 +709,7 @@ class Map {
     s.noverflow = noverflow_;
     s.clear_seq = clear_seq_;
     s.live_iterators = live_iterators_.load(std::memory_order_relaxed);
+    s.growths = growths_;
     s.bytes = sizeof(Map);
     for (const Table* t : {buckets_, oldbuckets_}) {
       if (!t) continue;
@@ -966,6 +971,9 @@ class Map {
 #endif
   }
   static bool too_many_overflow_buckets(std::uint16_t noverflow, std::uint8_t b) noexcept {
+#if defined(GOMAP_CANARY_NO_SAME_SIZE_GROWTH)
+    if (b < 64) return false;
+#endif
     const unsigned shift = b < 15 ? b : 15;
     return noverflow >= (std::uint32_t(1) << shift);
   }
@@ -1189,11 +1197,14 @@ class Map {
     buckets_ = fresh;
     nevacuate_ = 0;
     noverflow_ = 0;
+    ++growths_;
   }
 
   void grow_work(std::size_t bucket) {
     evacuate(bucket & old_bucket_mask());
+#if !defined(GOMAP_CANARY_GROW_WORK_SKIPS_NEVACUATE)
     if (growing()) evacuate(nevacuate_);
+#endif
   }
 
   void evacuate(std::size_t oldbucket) {
@@ -1457,6 +1468,7 @@ class Map {
   Table* oldbuckets_ = nullptr;
   std::size_t nevacuate_ = 0;
   std::uint64_t clear_seq_ = 0;
+  std::uint64_t growths_ = 0;
   mutable std::atomic<std::uint64_t> rng_{0};
   mutable std::atomic<std::uint32_t> live_iterators_{0};
   [[no_unique_address]] Hash hash_{};

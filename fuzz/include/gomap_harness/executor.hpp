@@ -228,27 +228,37 @@ class Executor {
            " B=" + std::to_string(want_b);
   }
 
-  // Checks Go's growth rule around a write that may add a key.
+  // Checks Go's growth rule around a write that may add a key: a growth
+  // starts exactly when a new key finds the map not growing and either over
+  // the load factor (doubling) or with too many overflow buckets (same size).
   template <class Write>
   bool write_and_check_growth(const Key& k, Write&& write) {
     const gomap::Stats s0 = map_->stats();
     const bool is_new = T::is_nan(k) || !entries_.count(T::oracle_key(k));
     write();
     const gomap::Stats s1 = map_->stats();
-    if (is_new && !s0.growing) {
-      const bool double_it = go_over_load_factor(s0.count + 1, s0.B);
-      const bool same_size = !double_it && go_too_many_overflow(s0.noverflow, s0.B);
-      GOMAP_EXPECT(s1.B == s0.B + (double_it ? 1u : 0u), "growth doubles exactly when count > 8 && count > 13*(2^B/2)",
-             "B=" + std::to_string(s0.B + (double_it ? 1 : 0)) + " after inserting key #" + std::to_string(s0.count + 1),
-             "B=" + std::to_string(s1.B));
-      if (!double_it && !same_size) {
-        GOMAP_EXPECT(!s1.growing, "no growth starts below the load factor and overflow limits", "not growing", "growing");
-      }
-    } else {
-      GOMAP_EXPECT(s1.B == s0.B, "no growth starts while one is in progress or for an existing key",
-             "B=" + std::to_string(s0.B), "B=" + std::to_string(s1.B));
-    }
+    const bool double_it = is_new && !s0.growing && go_over_load_factor(s0.count + 1, s0.B);
+    const bool same_size = is_new && !s0.growing && !double_it && go_too_many_overflow(s0.noverflow, s0.B);
+    const std::uint64_t want_growths = s0.growths + ((double_it || same_size) ? 1 : 0);
+    GOMAP_EXPECT(s1.growths == want_growths,
+                 "a growth starts exactly when a new key meets Go's load-factor or overflow limit",
+                 std::to_string(want_growths - s0.growths) + " growth(s) started (count " + std::to_string(s0.count) +
+                     "->" + std::to_string(s1.count) + ", B=" + std::to_string(s0.B) + ", noverflow=" +
+                     std::to_string(s0.noverflow) + (s0.growing ? ", already growing" : "") + ")",
+                 std::to_string(s1.growths - s0.growths) + " started");
+    GOMAP_EXPECT(s1.B == s0.B + (double_it ? 1u : 0u), "only a doubling growth changes B",
+                 "B=" + std::to_string(s0.B + (double_it ? 1 : 0)), "B=" + std::to_string(s1.B));
+    check_evacuation_progress(s0, s1);
     return is_new;
+  }
+
+  // Each write during a growth evacuates the lowest unevacuated old bucket
+  // (Go's growWork), so nevacuate moves or the growth ends.
+  void check_evacuation_progress(const gomap::Stats& s0, const gomap::Stats& s1) {
+    if (!s0.growing || s1.growths != s0.growths || s0.count == 0) return;
+    GOMAP_EXPECT(!s1.growing || s1.nevacuate > s0.nevacuate, "every write during a growth advances the evacuation",
+                 "nevacuate > " + std::to_string(s0.nevacuate) + " or growth done",
+                 "nevacuate " + std::to_string(s1.nevacuate) + ", still growing");
   }
 
   std::string do_set(const Key& k, std::uint8_t v) {
@@ -285,7 +295,9 @@ class Executor {
 
   std::string do_erase(const Key& k) {
     const bool want = !T::is_nan(k) && entries_.count(T::oracle_key(k)) != 0;
+    const gomap::Stats s0 = map_->stats();
     const bool got = map_->erase(k);
+    check_evacuation_progress(s0, map_->stats());
     GOMAP_EXPECT(got == want, "erase reports whether the key was there", want ? "true" : "false", got ? "true" : "false");
     if (want) oracle_erase(T::oracle_key(k));
     return got ? "erased" : "absent";
