@@ -105,6 +105,19 @@ RC_GTEST_PROP(ClearSemantics, ClearMidIterationDouble, ()) {
       *gh::rcgen::program_clear_mid_iteration(std::string(gh::DoubleTarget::name), gh::DoubleTarget::domains));
 }
 
+// ---- churn: overflow buckets left by erases, same-size growth
+RC_GTEST_PROP(Churn, Collide, ()) {
+  run_and_check<gh::CollideTarget>("Churn_Collide",
+                                   *gh::rcgen::program_churn(std::string(gh::CollideTarget::name), gh::CollideTarget::domains));
+}
+RC_GTEST_PROP(Churn, U64, ()) {
+  run_and_check<gh::U64Target>("Churn_U64", *gh::rcgen::program_churn(std::string(gh::U64Target::name), gh::U64Target::domains));
+}
+RC_GTEST_PROP(Churn, String, ()) {
+  run_and_check<gh::StringTarget>("Churn_String",
+                                  *gh::rcgen::program_churn(std::string(gh::StringTarget::name), gh::StringTarget::domains));
+}
+
 // ---- check_invariants() after every op
 RC_GTEST_PROP(InvariantsAfterEveryOp, U64, ()) {
   gh::ExecOptions deep;

@@ -130,6 +130,7 @@ struct Stats {
   std::uint64_t clear_seq = 0;       // number of clear() calls that removed something
   std::size_t live_iterators = 0;    // iterators that have not finished
   std::uint64_t growths = 0;         // growths started (doubling or same-size) since construction
+  std::uint64_t growths_done = 0;    // growths whose evacuation completed (clear drops one instead)
 };
 
 class InvariantError : public std::logic_error {
@@ -490,6 +491,7 @@ class Map {
     swap(nevacuate_, o.nevacuate_);
     swap(clear_seq_, o.clear_seq_);
     swap(growths_, o.growths_);
+    swap(growths_done_, o.growths_done_);
     const std::uint64_t r = rng_.load(std::memory_order_relaxed);
     rng_.store(o.rng_.load(std::memory_order_relaxed), std::memory_order_relaxed);
     o.rng_.store(r, std::memory_order_relaxed);
@@ -710,6 +712,7 @@ class Map {
     s.clear_seq = clear_seq_;
     s.live_iterators = live_iterators_.load(std::memory_order_relaxed);
     s.growths = growths_;
+    s.growths_done = growths_done_;
     s.bytes = sizeof(Map);
     for (const Table* t : {buckets_, oldbuckets_}) {
       if (!t) continue;
@@ -1388,6 +1391,7 @@ class Map {
     const std::size_t stop = std::min(nevacuate_ + 1024, newbit);
     while (nevacuate_ != stop && evacuated(oldbuckets_->bucket(nevacuate_))) ++nevacuate_;
     if (nevacuate_ == newbit) {
+      ++growths_done_;
       release(oldbuckets_);  // iterators that still read it hold their own reference
       oldbuckets_ = nullptr;
       flags_.store(flags_.load(std::memory_order_relaxed) & ~kSameSizeGrow, std::memory_order_relaxed);
@@ -1469,6 +1473,7 @@ class Map {
   std::size_t nevacuate_ = 0;
   std::uint64_t clear_seq_ = 0;
   std::uint64_t growths_ = 0;
+  std::uint64_t growths_done_ = 0;
   mutable std::atomic<std::uint64_t> rng_{0};
   mutable std::atomic<std::uint32_t> live_iterators_{0};
   [[no_unique_address]] Hash hash_{};

@@ -244,4 +244,37 @@ inline rc::Gen<Program> program_clear_mid_iteration(std::string target, unsigned
       });
 }
 
+// Churn: rounds of inserting fresh keys and erasing most of them again. The
+// erased slots leave overflow buckets behind while the count stays low,
+// which is what starts a same-size growth; a random tail follows.
+inline rc::Gen<Program> program_churn(std::string target, unsigned domains) {
+  return rc::gen::map(
+      rc::gen::tuple(rc::gen::inRange<unsigned>(2, 12), rc::gen::inRange<unsigned>(8, 48),
+                     rc::gen::inRange<unsigned>(0, 4), program(std::move(target), domains)),
+      [](const std::tuple<unsigned, unsigned, unsigned, Program>& t) {
+        const unsigned rounds = std::get<0>(t), per_round = std::get<1>(t), kept = std::get<2>(t);
+        Program p = std::get<3>(t);
+        std::vector<Op> head;
+        std::uint16_t next_key = 0;
+        for (unsigned r = 0; r < rounds; ++r) {
+          const std::uint16_t first = next_key;
+          for (unsigned i = 0; i < per_round; ++i) {
+            Op o;
+            o.kind = OpKind::Set;
+            o.key = next_key++;
+            o.value = static_cast<std::uint8_t>(r + 1);
+            head.push_back(o);
+          }
+          for (std::uint16_t k = first; k + kept < next_key; ++k) {
+            Op o;
+            o.kind = OpKind::Erase;
+            o.key = k;
+            head.push_back(o);
+          }
+        }
+        p.ops.insert(p.ops.begin(), head.begin(), head.end());
+        return p;
+      });
+}
+
 }  // namespace gomap_harness::rcgen
