@@ -126,7 +126,8 @@ class Night:
         log(f"fuzz {target} ({kind}) for {seconds}s on {self.args.jobs} worker(s)")
         status, secs = run(cmd, log_path, timeout=seconds + 300, env=env)
         text = open(log_path, errors="replace").read()
-        execs = [int(x) for x in re.findall(r"exec/s: (\d+)", text)]
+        # "exec/s: N" in plain mode, "exec/s N" in -fork mode's status lines
+        execs = [int(x) for x in re.findall(r"exec/s:? (\d+)", text)]
         cov = re.findall(r"cov: (\d+)", text)
         ft = re.findall(r"ft: (\d+)", text)
         runs = re.findall(r"#(\d+)", text)
@@ -151,7 +152,9 @@ class Night:
     def signature(self, text):
         """What makes two findings the same bug: the broken rule or the sanitizer
         error kind, plus the first frames inside the engine or harness."""
-        rule = re.search(r"rule:\s+(.*)", text)
+        # gomap divergences name a rule family first ("rule: [load-factor] ...")
+        family = re.search(r"rule:\s+\[([^\]]+)\]", text)
+        rule = family or re.search(r"rule:\s+(.*)", text)
         kind = re.search(r"(ERROR: \w+Sanitizer: [\w-]+|runtime error: [^\n]*?(?= at|$)|fatal error: [^\n]+|gomap harness: [^\n(]+)", text)
         frames = re.findall(r"#\d+ 0x[0-9a-f]+ in ([^\n]+?) /", text)
 
@@ -387,10 +390,10 @@ class Night:
             points = [v for s in series.values() for _, v in s]
             n = max((len(s) for s in series.values()), default=0)
             if not points or n == 0:
-                return f"<h3>{html.escape(title)}</h3><p>no data yet</p>"
+                return f'<div class="chart"><h3>{html.escape(title)}</h3><p>no data yet</p></div>'
             top = max(points) or 1
             colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
-            out = [f'<h3>{html.escape(title)}</h3><svg width="{w}" height="{h}" role="img">',
+            out = [f'<div class="chart"><h3>{html.escape(title)}</h3><svg width="{w}" height="{h}" role="img">',
                    f'<line x1="{pad}" y1="{h-pad}" x2="{w-10}" y2="{h-pad}" stroke="#888"/>',
                    f'<line x1="{pad}" y1="10" x2="{pad}" y2="{h-pad}" stroke="#888"/>',
                    f'<text x="4" y="16" font-size="11">{top:g} {html.escape(unit)}</text>',
@@ -403,7 +406,7 @@ class Night:
                 out.append(f'<polyline fill="none" stroke="{col}" stroke-width="2" points="{pts}"/>')
                 out += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{col}"/>' for x, y in zip(xs, ys)]
                 out.append(f'<text x="{w-150}" y="{20+14*k}" font-size="11" fill="{col}">{html.escape(name)}</text>')
-            out.append("</svg>")
+            out.append("</svg></div>")
             return "\n".join(out)
 
         targets = sorted({t for e in history for t in e.get("targets", {})})

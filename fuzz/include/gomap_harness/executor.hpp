@@ -114,6 +114,7 @@ class Executor {
     const long long live_before = TrackedValue::live_count();
     try {
       new_map(hint_from_code(program_.config.hint), program_.config.seed, "initial map");
+      started_ = true;
       for (std::size_t i = 0; i < program_.ops.size(); ++i) {
         index_ = i;
         step(program_.ops[i]);
@@ -529,6 +530,7 @@ class Executor {
     return it != entries_.end() ? T::show_key(it->second.stored) : std::string("(an erased key)");
   }
   std::string op_text() const {
+    if (!started_) return "(creating the initial map)";
     if (index_ >= program_.ops.size()) return "(end of program)";
     const Op& op = program_.ops[index_];
     std::string s = "#" + std::to_string(index_) + " " + op_to_text(op);
@@ -551,6 +553,7 @@ class Executor {
   unsigned domain_ = 0;
   bool deep_ = false;
   bool tracing_ = false;  // results are described only when someone reads them
+  bool started_ = false;  // past the initial map
   std::size_t index_ = 0;
   std::optional<MapT> map_;
   std::pmr::unordered_map<OKey, Entry> entries_{&pool_};
@@ -583,11 +586,37 @@ inline RunResult run_text_program(std::string_view text, ExecOptions opts = {}) 
   return r;
 }
 
+// The family of rules a failure broke: one engine bug often breaks several
+// checks of one family (an off-by-one load factor breaks hint sizing and the
+// growth trigger alike), and crash triage groups findings by family.
+inline std::string rule_family(const Failure& f) {
+  const std::string& w = f.what;
+  auto has = [&](const char* s) { return w.find(s) != std::string::npos; };
+  if (w == "check_invariants()") {
+    const auto a = f.actual.find("invariant '");
+    const auto b = a == std::string::npos ? a : f.actual.find('\'', a + 11);
+    return b == std::string::npos ? "invariants" : "invariants: " + f.actual.substr(a + 11, b - a - 11);
+  }
+  if (has("growth") && has("evacuation")) return "evacuation";
+  if (has("growth") || has("make(map, hint)") || has("doubling")) return "load-factor";
+  if (has("iteration")) return "iteration";
+  if (has("clear")) return "clear";
+  if (has("compact")) return "compact";
+  if (has("cop") || has("moved-to")) return "copy";
+  if (has("lookup") || has("contains")) return "lookup";
+  if (has("erase")) return "erase";
+  if (has("destroyed")) return "value-lifetime";
+  if (has("len(m)")) return "size";
+  if (has(": ")) return "contents";
+  if (has("threw")) return "exception";
+  return "other";
+}
+
 // A one-paragraph description of a failure, for people.
 inline std::string describe_failure(const Failure& f) {
   std::ostringstream o;
   o << "FAILED at " << f.op_text << "\n"
-    << "  rule:     " << f.what << "\n"
+    << "  rule:     [" << rule_family(f) << "] " << f.what << "\n"
     << "  expected: " << f.expected << "\n"
     << "  actual:   " << f.actual << "\n";
   return o.str();
