@@ -40,15 +40,17 @@ def log(msg):
     print(f"[nightly {datetime.datetime.utcnow().strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def run(cmd, out_path=None, timeout=None, env=None, cwd=ROOT):
-    """Runs a command, never raising: returns (exit status or 'timeout', seconds)."""
+def run(cmd, out_path=None, timeout=None, env=None, cwd=ROOT, stderr_path=None):
+    """Runs a command, never raising: returns (exit status or 'timeout', seconds).
+    stdout goes to out_path; stderr too, unless stderr_path separates it."""
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
     start = time.time()
     out = open(out_path, "w") if out_path else subprocess.DEVNULL
+    err = open(stderr_path, "w") if stderr_path else subprocess.STDOUT
     try:
-        p = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, timeout=timeout, env=full_env, cwd=cwd)
+        p = subprocess.run(cmd, stdout=out, stderr=err, timeout=timeout, env=full_env, cwd=cwd)
         status = p.returncode
     except subprocess.TimeoutExpired:
         status = "timeout"
@@ -57,6 +59,8 @@ def run(cmd, out_path=None, timeout=None, env=None, cwd=ROOT):
     finally:
         if out_path:
             out.close()
+        if stderr_path:
+            err.close()
     return status, round(time.time() - start, 1)
 
 
@@ -268,9 +272,15 @@ class Night:
         self.step("coverage html", ["llvm-cov-14", "show", "-format=html", "-show-branches=count",
                                     f"-instr-profile={profdata}", f"-output-dir={html_dir}"] + objs + [engine])
         export = os.path.join(self.dir, "coverage", "summary.json")
-        status, _ = run(["llvm-cov-14", "export", "-summary-only", f"-instr-profile={profdata}"] + objs + [engine], export)
-        if status == 0:
-            totals = json.load(open(export))["data"][0]["totals"]
+        status, _ = run(["llvm-cov-14", "export", "-summary-only", f"-instr-profile={profdata}"] + objs + [engine], export,
+                        stderr_path=export + ".stderr")
+        try:
+            totals = json.load(open(export))["data"][0]["totals"] if status == 0 else None
+        except (ValueError, KeyError, IndexError) as e:
+            totals = None
+            self.steps.append({"name": "coverage summary", "status": f"unreadable: {e}", "seconds": 0,
+                               "log": os.path.relpath(export, self.dir)})
+        if totals:
             self.coverage = {
                 "line_percent": round(totals["lines"]["percent"], 2),
                 "branch_percent": round(totals["branches"]["percent"], 2),
@@ -281,6 +291,16 @@ class Night:
             log(f"engine coverage: lines {self.coverage['line_percent']}%, branches {self.coverage['branch_percent']}%")
 
     # ---------------------------------------------------------------- main
+    def guarded(self, name, fn, *args):
+        """Runs one phase; an unexpected error is recorded as a failed step and
+        the night goes on to the next phase and the reports."""
+        try:
+            return fn(*args)
+        except Exception as e:  # noqa: BLE001 - nothing may stop the night
+            log(f"{name}: internal error {e!r}")
+            self.steps.append({"name": name, "status": f"internal error: {e!r}", "seconds": 0, "log": ""})
+            return None
+
     def go(self):
         a = self.args
         have = presets()
@@ -310,12 +330,12 @@ class Night:
             for t in TARGETS:
                 b = os.path.join(ROOT, "build", "fuzz", "fuzz", t)
                 if os.path.exists(b):
-                    self.fuzz_target(b, t, asan_fuzz_s, ENV_ASAN, "asan+ubsan")
+                    self.guarded(f"fuzz {t}", self.fuzz_target, b, t, asan_fuzz_s, ENV_ASAN, "asan+ubsan")
         if "fuzz-tsan" in have and self.build("fuzz-tsan"):
             for t in TSAN_TARGETS:
                 b = os.path.join(ROOT, "build", "fuzz-tsan", "fuzz", t)
                 if os.path.exists(b):
-                    self.fuzz_target(b, t, tsan_fuzz_s, ENV_TSAN, "tsan")
+                    self.guarded(f"fuzz {t}", self.fuzz_target, b, t, tsan_fuzz_s, ENV_TSAN, "tsan")
         rc_params = f"max_success={a.props_cases} max_size=300 seed={int(time.time())}"
         if self.build("release", [f"-DGOMAP_PROPS_RC_PARAMS={rc_params}", "-DGOMAP_BUILD_BENCH=OFF"]):
             self.step(f"properties ({rc_params})", ["ctest", "--preset", "release", "-L", "props", "-j", str(a.jobs)],
@@ -323,7 +343,7 @@ class Night:
         if self.build("coverage"):
             self.step("ctest coverage", ["ctest", "--preset", "coverage", "-j", str(a.jobs)], timeout=3600,
                       env={"LLVM_PROFILE_FILE": os.path.join(self.dir, "coverage", "tests", "%m-%p.profraw")})
-            self.measure_coverage()
+            self.guarded("coverage", self.measure_coverage)
         if a.merge:
             for t in TARGETS:
                 b = os.path.join(ROOT, "build", "fuzz", "fuzz", t)
