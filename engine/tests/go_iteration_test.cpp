@@ -515,13 +515,7 @@ void delete_all_in_range(gomap::Map<K, int>& m, bool erase_through_reference) {
   EXPECT_EQ(m.size(), 0u);
   EXPECT_TRUE(m.empty());
   m.check_invariants();
-  int after = 0;
-  for (auto&& [k, v] : m) {
-    (void)k;
-    (void)v;
-    ++after;
-  }
-  EXPECT_EQ(after, 0);
+  EXPECT_EQ(count_by_iteration(m), 0);
 }
 
 TEST(GoIteration, DeleteAllInRange) {

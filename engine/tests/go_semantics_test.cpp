@@ -135,13 +135,7 @@ TEST(GoSemantics, NanAssignment) {
     m.clear();
     EXPECT_EQ(m.size(), 0u);
     EXPECT_TRUE(m.empty());
-    int after = 0;
-    for (auto&& [k, v] : m) {
-      (void)k;
-      (void)v;
-      ++after;
-    }
-    EXPECT_EQ(after, 0);
+    EXPECT_EQ(count_by_iteration(m), 0);
     m.check_invariants();
   }
   {

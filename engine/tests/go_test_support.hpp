@@ -35,6 +35,18 @@ inline double quiet_nan() { return std::numeric_limits<double>::quiet_NaN(); }
 inline double negative_zero() { return std::copysign(0.0, -1.0); }
 
 // Go's MapTombstoneCheck, rewritten against MapTestAccess: in every chain the
+// How many entries one full range over `m` yields.
+template <class M>
+int count_by_iteration(M& m) {
+  int n = 0;
+  for (auto&& [k, v] : m) {
+    (void)k;
+    (void)v;
+    ++n;
+  }
+  return n;
+}
+
 // tophash bytes must read "filled or emptyOne ..., then only emptyRest", and
 // the last slot before the emptyRest run must not be emptyOne (erase must have
 // walked it back). Returns "" when the map is fine, else a description of the

@@ -543,22 +543,9 @@ class SyncMap {
 
   // Go: LoadAndDelete. The value removed, if the key was present.
   std::optional<V> load_and_delete(const K& key) {
-    SnapRef read = read_.load();
-    Entry* e = find_in(read, key);
+    SnapRef read;
     EntryPtr held;
-    if (e == nullptr && read->amended) {
-      std::lock_guard<std::mutex> lock(mu_);
-      read = read_.load();
-      e = find_in(read, key);
-      if (e == nullptr && read->amended) {
-        if (EntryPtr* d = dirty_->find(key)) {
-          held = std::move(*d);  // keep the entry alive past the erase
-          e = held.get();
-          dirty_->erase(key);
-        }
-        miss_locked();
-      }
-    }
+    Entry* e = locate_for_delete(key, /*remove_from_dirty=*/true, read, held);
     if (e == nullptr) return std::nullopt;
     return e->remove();
   }
@@ -591,23 +578,11 @@ class SyncMap {
 
   // Go: CompareAndDelete. False if the key is absent or its value != old.
   bool compare_and_delete(const K& key, const V& old) {
-    SnapRef read = read_.load();
-    Entry* e = find_in(read, key);
+    // The key stays in dirty_ (the comparison may fail); its entry is
+    // expunged at the next dirty_ copy if it ends up deleted.
+    SnapRef read;
     EntryPtr held;
-    if (e == nullptr && read->amended) {
-      std::lock_guard<std::mutex> lock(mu_);
-      read = read_.load();
-      e = find_in(read, key);
-      if (e == nullptr && read->amended) {
-        // The key stays in dirty_ (the comparison may fail); its entry is
-        // expunged at the next dirty_ copy if it ends up deleted.
-        if (EntryPtr* d = dirty_->find(key)) {
-          held = *d;
-          e = held.get();
-        }
-        miss_locked();
-      }
-    }
+    Entry* e = locate_for_delete(key, /*remove_from_dirty=*/false, read, held);
     if (e == nullptr) return false;
     return e->compare_and_delete(old);
   }
@@ -666,6 +641,34 @@ class SyncMap {
 
   // The first new key since the last promotion copies read_ into dirty_ and
   // marks read_ amended; then the key goes into dirty_. mu_ held.
+  // The entry a delete acts on: from the read snapshot without the lock,
+  // else (the snapshot is amended) from dirty_ under mu_, counting a miss.
+  // With remove_from_dirty the key also leaves dirty_. The caller owns
+  // `read` (the snapshot that holds a read-side entry) and `held` (a dirty_
+  // entry past its erase or a promotion by the miss): both keep the
+  // returned entry alive while the caller uses it.
+  Entry* locate_for_delete(const K& key, bool remove_from_dirty, SnapRef& read, EntryPtr& held) {
+    read = read_.load();
+    Entry* e = find_in(read, key);
+    if (e != nullptr || !read->amended) return e;
+    std::lock_guard<std::mutex> lock(mu_);
+    read = read_.load();
+    e = find_in(read, key);
+    if (e == nullptr && read->amended) {
+      if (EntryPtr* d = dirty_->find(key)) {
+        if (remove_from_dirty) {
+          held = std::move(*d);
+          dirty_->erase(key);
+        } else {
+          held = *d;
+        }
+        e = held.get();
+      }
+      miss_locked();
+    }
+    return e;
+  }
+
   void add_new_key_locked(const SnapRef& read, const K& key, ValueRef nv) {
     if (!read->amended) {
       dirty_locked(read);
