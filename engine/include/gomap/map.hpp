@@ -539,7 +539,6 @@ class Map {
     const std::size_t bucket = hash & bucket_mask(B_);
     if (growing()) grow_work(bucket);
     Bucket* const first = buckets_->bucket(bucket);
-    __builtin_prefetch(first, 1);
     prefetch_bucket(first);
     const std::uint8_t top = tophash(hash);
     if (!buckets_->may_hold(bucket, top)) return false;
@@ -1047,7 +1046,7 @@ class Map {
   // misses overlap instead of following each other.
   static void prefetch_bucket(const Bucket* b) noexcept {
     const char* p = reinterpret_cast<const char*>(b);
-    for (std::size_t off = 64; off < sizeof(Bucket); off += 64) __builtin_prefetch(p + off);
+    for (std::size_t off = 0; off < sizeof(Bucket); off += 64) __builtin_prefetch(p + off);
   }
 
   std::pair<Bucket*, unsigned> find_slot(const K& key, std::uint64_t hash) const {
@@ -1056,7 +1055,6 @@ class Map {
     Bucket* first = home.table->bucket(home.index);
     // Start fetching the bucket before consulting the filter: a hit then
     // waits for one memory access, not for the filter and then the bucket.
-    __builtin_prefetch(first);
     prefetch_bucket(first);
 #if !defined(GOMAP_CANARY_FILTER_DROPS_HITS)
     if (!home.table->may_hold(home.index, top)) return {nullptr, 0};
@@ -1092,14 +1090,12 @@ class Map {
     for (;;) {
       const std::size_t bucket = hash & bucket_mask(B_);
       Bucket* b = buckets_->bucket(bucket);
-      __builtin_prefetch(b, 1);
       prefetch_bucket(b);
       if (growing()) {
         // The old bucket this write evacuates, and where its entries go:
         // start all these memory accesses at once.
         const std::size_t ob = bucket & old_bucket_mask();
         const Bucket* old = oldbuckets_->bucket(ob);
-        __builtin_prefetch(old);
         prefetch_bucket(old);
         if (!same_size_grow()) {
           // `bucket` is one of the old bucket's two destinations; the other:

@@ -178,7 +178,8 @@ class Executor {
   // ------------------------------------------------------------ operations
   void step(const Op& op) {
     if (opts_.on_op_begin) opts_.on_op_begin(op_text());
-    const gomap::Stats before = map_->stats();
+    gomap::Stats before;
+    if (opts_.observer) before = map_->stats();  // only the coverage observer compares states
     std::string result;
     switch (op.kind) {
       case OpKind::Set: result = do_set(T::key(op.key, domain_), op.value); break;
@@ -257,6 +258,9 @@ class Executor {
       GOMAP_EXPECT(s1.growths == s0.growths, "no growth starts while another is in progress",
                    "none started (nevacuate " + std::to_string(s0.nevacuate) + ")", std::to_string(s1.growths - s0.growths) + " started");
     } else if (double_it) {
+      // (After the running growth finishes in this write a same-size growth
+      // may also start; its overflow count is not in the stats, so it is not
+      // checked here. The not-growing branch above checks it exactly.)
       GOMAP_EXPECT(s1.growths == s0.growths + 1,
                    "a growth starts exactly when a new key meets Go's load-factor limit (right after the last one finished)",
                    "1 started (count " + std::to_string(s0.count) + "->" + std::to_string(s1.count) + ", B=" + std::to_string(s0.B) + ")",
