@@ -50,11 +50,11 @@ struct FloatIntHash {
 
 }  // namespace gomap_go_tests_iteration
 
-template <>
-struct gomap::KeyTraits<gomap_go_tests_iteration::FloatInt> {
-  static constexpr bool reflexive = false;         // a NaN field makes k != k
-  static constexpr bool needs_key_update = true;   // -0 over +0 rewrites the key
-};
+// No KeyTraits specialisation: the defaults must derive what Go derives for
+// such a struct (not reflexive: a NaN field makes k != k; needs a key update:
+// -0 over +0 rewrites the key).
+static_assert(!gomap::KeyTraits<gomap_go_tests_iteration::FloatInt>::reflexive);
+static_assert(gomap::KeyTraits<gomap_go_tests_iteration::FloatInt>::needs_key_update);
 
 namespace gomap_go_tests_iteration {
 namespace {

@@ -16,7 +16,11 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
+#include <utility>
+#include <array>
+#include <limits>
 
 #ifndef XXH_INLINE_ALL
 #define XXH_INLINE_ALL
@@ -70,7 +74,13 @@ struct Hash<K, std::enable_if_t<std::is_floating_point_v<K>>> {
     } else if constexpr (sizeof(K) == 4) {
       return detail::hash_word(std::bit_cast<std::uint32_t>(k), seed);
     } else {
-      return detail::hash_bytes(&k, sizeof(K), seed);
+      // Only the value bytes: x87's 80-bit long double sits in a 16-byte
+      // object whose last 6 bytes are padding with unspecified contents.
+      constexpr std::size_t value_bytes = std::numeric_limits<K>::digits == 64 ? 10 : sizeof(K);
+      static_assert(value_bytes <= sizeof(K));
+      unsigned char bytes[value_bytes];
+      std::memcpy(bytes, &k, value_bytes);
+      return detail::hash_bytes(bytes, value_bytes, seed);
     }
   }
 };
@@ -106,16 +116,69 @@ struct Equal {
   bool operator()(const K& a, const K& b) const noexcept(noexcept(a == b)) { return a == b; }
 };
 
-// KeyTraits<K>: the two properties of Go's maptype that change the algorithm.
-//  reflexive         — k == k for every k. When false, the map checks k == k
-//                      before hashing and treats a non-reflexive key like NaN.
+// KeyTraits<K>: the two properties of Go's maptype that change the algorithm,
+// derived from the key type as Go derives them, for every type:
+//  reflexive         — k == k for every k (Go's reflexivekey). When false, the
+//                      map checks k == k before hashing and treats a key that
+//                      fails it like NaN: a fresh random hash, never found.
 //  needs_key_update  — an assignment to an existing key also overwrites the
-//                      stored key (Go's needkeyupdate: -0.0 over +0.0).
-// Specialise for user key types that contain floating-point fields.
+//                      stored key (Go's needkeyupdate: -0.0 over +0.0), because
+//                      equal keys may still differ.
+// The defaults are safe for any type: a key is reflexive only when that is
+// certain (integers, enums, pointers, types whose equal values have equal
+// bytes, and compounds of those), and needs a key update whenever equal
+// values may have different representations (anything whose bytes are not
+// its identity). A user type that knows better (no float inside, == that
+// only compares identity) may specialise KeyTraits as an optimisation.
+namespace detail {
+
 template <class K>
-struct KeyTraits {
-  static constexpr bool reflexive = !std::is_floating_point_v<K>;
-  static constexpr bool needs_key_update = std::is_floating_point_v<K>;
+struct DefaultKeyTraits {
+  static constexpr bool bytes_are_identity = std::has_unique_object_representations_v<K>;
+  static constexpr bool reflexive =
+      std::is_integral_v<K> || std::is_enum_v<K> || std::is_pointer_v<K> || std::is_null_pointer_v<K> || bytes_are_identity;
+  static constexpr bool needs_key_update = !(std::is_integral_v<K> || std::is_enum_v<K> || std::is_pointer_v<K> ||
+                                             std::is_null_pointer_v<K> || bytes_are_identity);
 };
+
+}  // namespace detail
+
+template <class K>
+struct KeyTraits : detail::DefaultKeyTraits<K> {};
+
+// Strings: == compares the characters, which are the whole value, so a string
+// equals itself and an equal string is the same string.
+template <class C, class Tr, class A>
+struct KeyTraits<std::basic_string<C, Tr, A>> {
+  static constexpr bool reflexive = true;
+  static constexpr bool needs_key_update = false;
+};
+template <class C, class Tr>
+struct KeyTraits<std::basic_string_view<C, Tr>> {
+  static constexpr bool reflexive = true;
+  static constexpr bool needs_key_update = false;
+};
+
+// Compounds, as Go treats structs and arrays: reflexive when every part is,
+// needing a key update when any part does.
+template <class A, class B>
+struct KeyTraits<std::pair<A, B>> {
+  static constexpr bool reflexive = KeyTraits<A>::reflexive && KeyTraits<B>::reflexive;
+  static constexpr bool needs_key_update = KeyTraits<A>::needs_key_update || KeyTraits<B>::needs_key_update;
+};
+template <class... T>
+struct KeyTraits<std::tuple<T...>> {
+  static constexpr bool reflexive = (true && ... && KeyTraits<T>::reflexive);
+  static constexpr bool needs_key_update = (false || ... || KeyTraits<T>::needs_key_update);
+};
+template <class T, std::size_t N>
+struct KeyTraits<std::array<T, N>> {
+  static constexpr bool reflexive = N == 0 || KeyTraits<T>::reflexive;
+  static constexpr bool needs_key_update = N != 0 && KeyTraits<T>::needs_key_update;
+};
+
+static_assert(!KeyTraits<double>::reflexive && KeyTraits<double>::needs_key_update);
+static_assert(KeyTraits<std::uint64_t>::reflexive && !KeyTraits<std::uint64_t>::needs_key_update);
+static_assert(!KeyTraits<std::pair<int, float>>::reflexive && KeyTraits<std::pair<int, float>>::needs_key_update);
 
 }  // namespace gomap

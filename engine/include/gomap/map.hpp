@@ -61,8 +61,21 @@
 // instead of moving them, so the old slot stays readable for the re-lookup;
 // without live iterators it moves them. (Go keys this on its oldIterator flag;
 // we count live iterators, which also covers an iterator that outlives two
-// same-size growths — a case where Go's flag has already been dropped.) clear() reuses the bucket array in
-// place when no iterator holds it, and swaps in a fresh array when one does.
+// same-size growths — a case where Go's flag has already been dropped.)
+//
+// Clearing and replacing under an iterator. Go's mapclear marks every slot
+// of both arrays emptyRest, so an iterator standing in either sees nothing
+// that was cleared. Here clear() reuses the bucket array in place when no
+// iterator holds it; when one does, it swaps in a fresh array and marks the
+// arrays it drops (current and old) as emptied, and iterators read an
+// emptied array as all emptyRest. An iterator reading the old bucket of a
+// doubling growth yields only the entries bound for the half it is
+// visiting; for an evacuated entry it takes the half from the evacuatedX/Y
+// mark, never from a new hash of the key, because the seed changes when the
+// map is cleared or empties. An iterator follows the map object it started
+// on: when that object's contents are replaced wholesale (moved from, move-
+// or copy-assigned to, swapped), its live iterators end, since the tables
+// they read belong to another object now.
 //
 // Keys. +0.0 and -0.0 are one key; assigning to an existing float key
 // overwrites the stored key too, so its sign follows the last write. NaN is
@@ -323,6 +336,12 @@ class Map {
     // in a big map). It is a superset: erase leaves bits set until its chain
     // empties. Go has no such filter; it changes no result.
     std::uint16_t* filter = nullptr;
+    // Set by clear() on the arrays it drops while an iterator still holds
+    // them: the iterator then reads every slot as empty, as Go's mapclear
+    // marks every slot of h.buckets and h.oldbuckets emptyRest. The contents
+    // stay intact (and are destroyed with the table), so nothing an iterator
+    // could still reference is freed early.
+    std::atomic<bool> emptied_by_clear{false};
 
     explicit Table(std::uint8_t b, std::size_t extra_spares = 0) : B(b), nbuckets(std::size_t(1) << b) {
       // Go preallocates 2^(B-4) overflow buckets for B >= 4.
@@ -496,7 +515,12 @@ class Map {
     rng_.store(o.rng_.load(std::memory_order_relaxed), std::memory_order_relaxed);
     o.rng_.store(r, std::memory_order_relaxed);
     // live_iterators_ stays: an iterator belongs to the map object it was
-    // started on, and unregisters from that object.
+    // started on, and unregisters from that object. Each object's contents
+    // were just replaced wholesale, so its live iterators end (see
+    // "Replacing a map under an iterator" at the top of this file): the
+    // tables they read now belong to the other object.
+    ++contents_epoch_;
+    ++o.contents_epoch_;
     swap(hash_, o.hash_);
     swap(eq_, o.eq_);
   }
@@ -571,27 +595,28 @@ class Map {
   void clear() {
     if (count_ == 0) return;
     WriteGuard guard(*this);
-    std::uint8_t f = flags_.load(std::memory_order_relaxed);
-    flags_.store(f & ~kSameSizeGrow, std::memory_order_relaxed);
-    release(oldbuckets_);
-    oldbuckets_ = nullptr;
+    // B is kept: clear never shrinks. The array is reused in place unless an
+    // iterator still reads it; then the iterator keeps the old one, marked
+    // emptied. Allocate first, so that a failed allocation changes nothing.
+    Table* const fresh = buckets_->refs.load(std::memory_order_acquire) == 1 ? nullptr : new Table(B_);
+    flags_.store(flags_.load(std::memory_order_relaxed) & ~kSameSizeGrow, std::memory_order_relaxed);
+    if (oldbuckets_ != nullptr) oldbuckets_->emptied_by_clear.store(true, std::memory_order_relaxed);
+    release(std::exchange(oldbuckets_, nullptr));
     nevacuate_ = 0;
     noverflow_ = 0;
     count_ = 0;
     ++clear_seq_;
     hash0_ = next_random();
-    // B is kept: clear never shrinks. The array is reused in place unless an
-    // iterator still reads it, in which case that iterator keeps the old one.
 #if defined(GOMAP_CANARY_CLEAR_IN_PLACE_SHARED)
     if (true) {
+      if (fresh) delete fresh;
 #else
-    if (buckets_->refs.load(std::memory_order_acquire) == 1) {
+    if (fresh == nullptr) {
 #endif
       buckets_->reset();
     } else {
-      Table* fresh = new Table(B_);
-      release(buckets_);
-      buckets_ = fresh;
+      buckets_->emptied_by_clear.store(true, std::memory_order_relaxed);
+      release(std::exchange(buckets_, fresh));
     }
   }
 
@@ -775,6 +800,7 @@ class Map {
       h_ = h;
       h->live_iterators_.fetch_add(1, std::memory_order_relaxed);
       clear_seq_ = h->clear_seq_;
+      contents_epoch_ = h->contents_epoch_;
       B_ = h->B_;
       snapshot_ = retain(h->buckets_);
       const std::uint64_t r = h->next_random();
@@ -799,6 +825,7 @@ class Map {
       bucket_ = o.bucket_;
       check_bucket_ = o.check_bucket_;
       clear_seq_ = o.clear_seq_;
+      contents_epoch_ = o.contents_epoch_;
       B_ = o.B_;
       offset_ = o.offset_;
       i_ = o.i_;
@@ -815,6 +842,7 @@ class Map {
       bucket_ = o.bucket_;
       check_bucket_ = o.check_bucket_;
       clear_seq_ = o.clear_seq_;
+      contents_epoch_ = o.contents_epoch_;
       B_ = o.B_;
       offset_ = o.offset_;
       i_ = o.i_;
@@ -841,6 +869,10 @@ class Map {
       if (h->flags_.load(std::memory_order_relaxed) & kHashWriting) {
         detail::fatal("concurrent map iteration and map write");
       }
+      if (contents_epoch_ != h->contents_epoch_) {
+        finish();  // the map object was moved from, assigned to or swapped
+        return;
+      }
       std::size_t bucket = bucket_;
       Bucket* b = bptr_;
       unsigned i = i_;
@@ -857,7 +889,10 @@ class Map {
             const std::size_t oldbucket = bucket & h->old_bucket_mask();
             b = h->oldbuckets_->bucket(oldbucket);
             if (!evacuated(b)) {
-              check_bucket = bucket;
+              // A same-size growth feeds each bucket from one old bucket
+              // whole; a doubling one splits it between two halves. Decided
+              // here, once: the map may stop growing while we stand in it.
+              check_bucket = h->same_size_grow() ? kNoCheck : bucket;
               stand_in(h->oldbuckets_);
             } else {
               b = snapshot_->bucket(bucket);
@@ -876,6 +911,10 @@ class Map {
           }
           i = 0;
         }
+        if (current_->emptied_by_clear.load(std::memory_order_relaxed)) {
+          b = nullptr;  // Go's mapclear left every slot of this chain emptyRest
+          continue;
+        }
         for (; i < kBucketSlots; ++i) {
           const unsigned offi = (i + offset_) & (kBucketSlots - 1);
           const std::uint8_t top = b->tophash[offi];
@@ -887,13 +926,23 @@ class Map {
           }
           K& k = key_at(b, offi);
           const bool reflexive = kReflexive || h->eq_(k, k);
-          if (check_bucket != kNoCheck && !h->same_size_grow()) {
-            // Only the entries of this old bucket that go to `bucket`'s half.
-            if (reflexive) {
-              if ((h->seeded_hash(k) & bucket_mask(B_)) != check_bucket) continue;
-            } else if ((check_bucket >> (B_ - 1)) != static_cast<std::size_t>(top & 1)) {
-              continue;
+          if (check_bucket != kNoCheck) {
+            // Only the entries of this old bucket that go to `bucket`'s half
+            // (its high bit, as the old bucket fixes the lower ones). An
+            // evacuated entry's mark records where it went: hashing its key
+            // again could disagree, as the seed changes when the map
+            // empties. A live entry was placed under the current seed (an
+            // emptied map holds none, and a cleared table is not read); a
+            // NaN goes by its tophash's low bit, as evacuate() sends it.
+            std::size_t high;
+            if (top == kEvacuatedX || top == kEvacuatedY) {
+              high = top - kEvacuatedX;
+            } else if (reflexive) {
+              high = (h->seeded_hash(k) >> (B_ - 1)) & 1;
+            } else {
+              high = top & 1;
             }
+            if (high != (check_bucket >> (B_ - 1))) continue;
           }
 #if defined(GOMAP_CANARY_ITER_NO_RELOOKUP)
           if (clear_seq_ == h->clear_seq_) {
@@ -933,6 +982,7 @@ class Map {
     std::size_t bucket_ = 0;
     std::size_t check_bucket_ = kNoCheck;
     std::uint64_t clear_seq_ = 0;
+    std::uint64_t contents_epoch_ = 0;
     std::uint8_t B_ = 0;
     std::uint8_t offset_ = 0;
     std::uint8_t i_ = 0;
@@ -1468,6 +1518,7 @@ class Map {
   Table* oldbuckets_ = nullptr;
   std::size_t nevacuate_ = 0;
   std::uint64_t clear_seq_ = 0;
+  std::uint64_t contents_epoch_ = 0;  // bumped by swap (and so by move and copy assignment); not swapped
   std::uint64_t growths_ = 0;
   std::uint64_t growths_done_ = 0;
   mutable std::atomic<std::uint64_t> rng_{0};
