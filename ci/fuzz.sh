@@ -23,7 +23,7 @@ root=$PWD
 
 seconds=60 jobs=1 out=fuzz-out merge=0 canary=""
 targets=()
-all_targets=(map_u64 map_string map_double map_bigkey map_collide)
+all_targets=(map_u64 map_string map_double map_bigkey map_collide map_struct)
 while [[ $# -gt 0 ]]; do
   case $1 in
     --seconds) seconds=$2; shift 2 ;;

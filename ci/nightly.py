@@ -27,7 +27,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGETS = ["map_u64", "map_string", "map_double", "map_bigkey", "map_collide"]
+TARGETS = ["map_u64", "map_string", "map_double", "map_bigkey", "map_collide", "map_struct"]
 TSAN_TARGETS = ["concurrent_map"]
 ENV_ASAN = {
     "ASAN_OPTIONS": "detect_leaks=1:malloc_context_size=8:abort_on_error=1",

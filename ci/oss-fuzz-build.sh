@@ -16,7 +16,7 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_CXX_FLAGS="$CXXFLAGS" \
   -DGOMAP_BUILD_TESTS=OFF -DGOMAP_BUILD_PROPS=OFF -DGOMAP_BUILD_FUZZ=ON \
   -DGOMAP_FUZZ_ENGINE=libfuzzer -DGOMAP_FUZZ_LINK_FLAGS="$LIB_FUZZING_ENGINE"
-targets=(map_u64 map_string map_double map_bigkey map_collide)
+targets=(map_u64 map_string map_double map_bigkey map_collide map_struct)
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]}"
 mkdir -p "$OUT"
 for t in "${targets[@]}"; do

@@ -24,6 +24,7 @@ TARGETS = {
     "map_double": [0, 1, 2],
     "map_bigkey": [0, 1, 2],
     "map_collide": [0, 1, 2, 3, 5],
+    "map_struct": [0, 1, 2],
 }
 
 
@@ -115,7 +116,7 @@ def main():
         out = os.path.join(root, "seeds", target)
         os.makedirs(out, exist_ok=True)
         scenarios = dict(SCENARIOS)
-        if target == "map_double":
+        if target in ("map_double", "map_struct"):
             scenarios["nan_storm"] = nan_storm
         for d in domains:
             for name, make in scenarios.items():

@@ -37,6 +37,19 @@ RC_GTEST_PROP(ModelEquivalence, String, ()) {
 RC_GTEST_PROP(ModelEquivalence, Double, ()) {
   run_and_check<gh::DoubleTarget>("ModelEquivalence_Double", *programs<gh::DoubleTarget>());
 }
+RC_GTEST_PROP(ModelEquivalence, Struct, ()) {
+  run_and_check<gh::StructTarget>("ModelEquivalence_Struct", *programs<gh::StructTarget>());
+}
+RC_GTEST_PROP(IterationAcrossGrowth, Struct, ()) {
+  run_and_check<gh::StructTarget>(
+      "IterationAcrossGrowth_Struct",
+      *gh::rcgen::program_near_growth(std::string(gh::StructTarget::name), gh::StructTarget::domains));
+}
+RC_GTEST_PROP(ClearSemantics, ClearMidIterationStruct, ()) {
+  run_and_check<gh::StructTarget>(
+      "ClearSemantics_ClearMidIterationStruct",
+      *gh::rcgen::program_clear_mid_iteration(std::string(gh::StructTarget::name), gh::StructTarget::domains));
+}
 RC_GTEST_PROP(ModelEquivalence, BigKey, ()) {
   run_and_check<gh::BigKeyTarget>("ModelEquivalence_BigKey", *programs<gh::BigKeyTarget>());
 }

@@ -30,7 +30,7 @@ std::optional<std::string> target_in_path(const fs::path& path) {
 
 LoadedProgram load_program_file(const std::string& path, const std::optional<std::string>& forced_target) {
   if (forced_target && !target_id(*forced_target)) {
-    throw InputError("unknown target '" + *forced_target + "' (known: map_u64 map_string map_double map_bigkey map_collide)");
+    throw InputError("unknown target '" + *forced_target + "' (known: " + target_list() + ")");
   }
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);

@@ -18,7 +18,7 @@ namespace {
 // encoder writes.
 constexpr OpKind kKindTable[64] = {
     OpKind::Set,        OpKind::Set,         OpKind::Set,       OpKind::Set,
-    OpKind::Set,        OpKind::Set,         OpKind::Get,       OpKind::Get,
+    OpKind::Set,        OpKind::MoveMap,     OpKind::Get,       OpKind::Get,
     OpKind::Get,        OpKind::Erase,       OpKind::Erase,     OpKind::Erase,
     OpKind::Erase,      OpKind::Incr,        OpKind::Incr,      OpKind::Clear,
     OpKind::Len,        OpKind::Compact,     OpKind::CopyCompare, OpKind::IterStart,
@@ -27,8 +27,8 @@ constexpr OpKind kKindTable[64] = {
     OpKind::IterSetYielded, OpKind::IterStop, OpKind::NewMap,   OpKind::Check,
     // second half: no whole-map ops
     OpKind::Set,        OpKind::Set,         OpKind::Set,       OpKind::Set,
-    OpKind::Set,        OpKind::Set,         OpKind::Set,       OpKind::Set,
-    OpKind::Get,        OpKind::Get,         OpKind::Get,       OpKind::Get,
+    OpKind::Set,        OpKind::Set,         OpKind::Set,       OpKind::IterCopy,
+    OpKind::Get,        OpKind::Get,         OpKind::Get,       OpKind::IterMove,
     OpKind::Erase,      OpKind::Erase,       OpKind::Erase,     OpKind::Erase,
     OpKind::Erase,      OpKind::Erase,       OpKind::Incr,      OpKind::Incr,
     OpKind::IterStart,  OpKind::IterStart,   OpKind::IterNext,  OpKind::IterNext,
@@ -40,7 +40,8 @@ constexpr const char* kOpNames[kOpKinds] = {
     "set",       "get",       "erase",      "incr",
     "clear",     "len",       "compact",    "copy_compare",
     "iter_start", "iter_next", "iter_erase_yielded", "iter_set_yielded",
-    "iter_stop", "new_map",   "check",
+    "iter_stop", "new_map",   "check",      "iter_copy",
+    "iter_move", "move_map",
 };
 
 constexpr std::uint64_t kHints[kHintCodes] = {
@@ -81,7 +82,15 @@ bool op_has_key(OpKind k) { return k == OpKind::Set || k == OpKind::Get || k == 
 bool op_has_value(OpKind k) { return k == OpKind::Set || k == OpKind::IterSetYielded; }
 bool op_has_iter(OpKind k) {
   return k == OpKind::IterStart || k == OpKind::IterNext || k == OpKind::IterEraseYielded ||
-         k == OpKind::IterSetYielded || k == OpKind::IterStop;
+         k == OpKind::IterSetYielded || k == OpKind::IterStop || op_has_dest(k);
+}
+
+bool op_has_dest(OpKind k) { return k == OpKind::IterCopy || k == OpKind::IterMove; }
+
+std::string target_list() {
+  std::string s;
+  for (std::string_view t : kTargetNames) s += (s.empty() ? "" : " ") + std::string(t);
+  return s;
 }
 
 bool has_binary_header(const std::uint8_t* data, std::size_t size, std::string* target) {
@@ -120,6 +129,10 @@ Program decode(const std::uint8_t* data, std::size_t size) {
       op.key = static_cast<std::uint16_t>(lo | (hi << 8));
     }
     if (complete && op_has_value(op.kind)) complete = byte(op.value);
+    if (complete && op_has_dest(op.kind)) {
+      complete = byte(op.dest);
+      op.dest &= kMaxIterators - 1;
+    }
     if (complete && op.kind == OpKind::NewMap) {
       complete = byte(op.hint) && byte(op.seed);
       op.hint %= kHintCodes;
@@ -150,6 +163,7 @@ std::vector<std::uint8_t> encode(const Program& p, bool with_header) {
       out.push_back(static_cast<std::uint8_t>(op.key >> 8));
     }
     if (op_has_value(op.kind)) out.push_back(op.value);
+    if (op_has_dest(op.kind)) out.push_back(op.dest & (kMaxIterators - 1));
     if (op.kind == OpKind::NewMap) {
       out.push_back(op.hint % kHintCodes);
       out.push_back(op.seed);
@@ -163,6 +177,7 @@ std::string op_to_text(const Op& op) {
   if (op_has_iter(op.kind)) s += " " + std::to_string(op.iter);
   if (op_has_key(op.kind)) s += " " + std::to_string(op.key);
   if (op_has_value(op.kind)) s += " " + std::to_string(op.value);
+  if (op_has_dest(op.kind)) s += " " + std::to_string(op.dest);
   if (op.kind == OpKind::NewMap) s += " " + std::to_string(hint_from_code(op.hint)) + " " + std::to_string(op.seed);
   return s;
 }
@@ -250,12 +265,13 @@ Program parse_text(std::string_view text) {
       Op op;
       op.kind = *kind;
       std::size_t n = (op_has_iter(*kind) ? 1 : 0) + (op_has_key(*kind) ? 1 : 0) + (op_has_value(*kind) ? 1 : 0) +
-                      (*kind == OpKind::NewMap ? 2 : 0);
+                      (op_has_dest(*kind) ? 1 : 0) + (*kind == OpKind::NewMap ? 2 : 0);
       want(n);
       std::size_t a = 1;
       if (op_has_iter(*kind)) op.iter = static_cast<std::uint8_t>(parse_number(w[a++], kMaxIterators - 1, line_no, "iterator"));
       if (op_has_key(*kind)) op.key = static_cast<std::uint16_t>(parse_number(w[a++], 65535, line_no, "key"));
       if (op_has_value(*kind)) op.value = static_cast<std::uint8_t>(parse_number(w[a++], 255, line_no, "value"));
+      if (op_has_dest(*kind)) op.dest = static_cast<std::uint8_t>(parse_number(w[a++], kMaxIterators - 1, line_no, "iterator"));
       if (*kind == OpKind::NewMap) {
         const auto code = code_from_hint(parse_number(w[a++], std::numeric_limits<std::uint64_t>::max(), line_no, "hint"));
         if (!code) throw ParseError("line " + std::to_string(line_no) + ": hint is not in the hint table");

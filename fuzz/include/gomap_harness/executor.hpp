@@ -35,6 +35,7 @@
 #include <gomap/map.hpp>
 
 #include "gomap_harness/program.hpp"
+#include "gomap_harness/state_space.hpp"
 #include "gomap_harness/targets.hpp"
 
 namespace gomap_harness {
@@ -59,6 +60,8 @@ struct OpObservation {
   gomap::Stats before;
   gomap::Stats after;
   unsigned live_iterators;
+  bool nan_present = false;       // NaN entries in the map before the op
+  std::uint8_t iter_phases = 0;   // before the op: bit (1 << states::Iter) for each live iterator's phase
 };
 
 struct ExecOptions {
@@ -168,10 +171,14 @@ class Executor {
     std::optional<typename MapT::Iterator> it;
     IterationModel model;
     std::optional<Key> last_key;
+    std::uint64_t growths_at_start = 0;  // the map's Stats::growths when it started
+    bool growing_at_start = false;
+    bool map_replaced = false;  // its map object was moved from / assigned to since: it must end
     bool live() const { return it.has_value(); }
     void stop() {
       it.reset();
       last_key.reset();
+      map_replaced = false;
     }
   };
 
@@ -179,7 +186,13 @@ class Executor {
   void step(const Op& op) {
     if (opts_.on_op_begin) opts_.on_op_begin(op_text());
     gomap::Stats before;
-    if (opts_.observer) before = map_->stats();  // only the coverage observer compares states
+    bool nan_before = false;
+    std::uint8_t phases_before = 0;
+    if (opts_.observer) {  // only the coverage observer compares states
+      before = map_->stats();
+      nan_before = nan_count_ != 0;
+      phases_before = iterator_phases(before);
+    }
     std::string result;
     switch (op.kind) {
       case OpKind::Set: result = do_set(T::key(op.key, domain_), op.value); break;
@@ -204,6 +217,9 @@ class Executor {
         check_contents("contents");
         result = "ok";
         break;
+      case OpKind::IterCopy: result = do_iter_copy(op.iter, op.dest); break;
+      case OpKind::IterMove: result = do_iter_move(op.iter, op.dest); break;
+      case OpKind::MoveMap: result = do_move_map(); break;
     }
     GOMAP_EXPECT(map_->size() == oracle_size(), "len(m) matches the oracle", std::to_string(oracle_size()),
            std::to_string(map_->size()));
@@ -212,8 +228,21 @@ class Executor {
     if (opts_.observer) {
       unsigned live = 0;
       for (auto& s : iters_) live += s.live() ? 1 : 0;
-      opts_.observer(OpObservation{op.kind, before, map_->stats(), live});
+      opts_.observer(OpObservation{op.kind, before, map_->stats(), live, nan_before, phases_before});
     }
+  }
+
+  // Each live iterator's relation to the growth state `s` (see state_space.hpp).
+  std::uint8_t iterator_phases(const gomap::Stats& s) const {
+    std::uint8_t phases = 0;
+    for (const auto& slot : iters_) {
+      if (!slot.live() || slot.map_replaced) continue;
+      const bool during = s.growing ? slot.growths_at_start == s.growths && slot.growing_at_start
+                                    : slot.growths_at_start == s.growths;
+      phases |= static_cast<std::uint8_t>(1u << static_cast<unsigned>(during ? states::Iter::StartedDuring
+                                                                                : states::Iter::StartedBefore));
+    }
+    return phases ? phases : static_cast<std::uint8_t>(1u << static_cast<unsigned>(states::Iter::None));
   }
 
   std::string new_map(std::uint64_t hint, std::uint8_t seed, const char* what) {
@@ -222,6 +251,7 @@ class Executor {
     map_.emplace(static_cast<std::size_t>(hint), gomap::Seed{seed}, T::make_hash(domain_));
     entries_.clear();
     nan_count_ = 0;
+    nan_reprs_.clear();
     const unsigned want_b = go_b_for_hint(hint);
     GOMAP_EXPECT(map_->stats().B == want_b, "make(map, hint) sizes B like Go", "B=" + std::to_string(want_b),
            "B=" + std::to_string(map_->stats().B));
@@ -329,6 +359,7 @@ class Executor {
     const gomap::Stats s1 = map_->stats();
     entries_.clear();
     nan_count_ = 0;
+    nan_reprs_.clear();
     for (auto& s : iters_) {
       if (!s.live()) continue;
       s.model.required.clear();
@@ -369,11 +400,13 @@ class Executor {
     if (index_ % 2 == 0) {
       copy.emplace(*map_);
     } else {
+      // Copy assignment over a non-empty map: its old entries must go.
       copy.emplace(0, gomap::Seed{1}, T::make_hash(domain_));
+      for (std::uint16_t c = 0; c < 3; ++c) copy->insert_or_assign(T::key(c, domain_), T::value(200 + c));
       *copy = *map_;
     }
     copy->check_invariants();
-    compare_map_with_oracle(*copy, "copy of the map", false);
+    compare_map_with_oracle(*copy, "copy of the map", true);
     // A deep copy: writes to the copy never show in the original.
     copy->insert_or_assign(T::key(0, domain_), T::value(255));
     copy->clear();
@@ -396,6 +429,9 @@ class Executor {
     for (const auto& [ok, e] : entries_) s.model.required.insert(ok);
     s.model.nan_required = nan_count_;
     s.model.nan_budget = nan_count_;
+    const gomap::Stats st = map_->stats();
+    s.growths_at_start = st.growths;
+    s.growing_at_start = st.growing;
     s.it.emplace(map_->begin());  // Go's mapiterinit yields the first entry at once
     std::string first = after_advance(s, i);
     return tracing_ ? "iterator " + std::to_string(i) + " started; " + first : std::string();
@@ -409,6 +445,14 @@ class Executor {
   }
 
   std::string after_advance(IterSlot& s, std::uint8_t i) {
+    if (s.map_replaced) {
+      // The map object it follows had its contents replaced (move_map):
+      // the iterator ends, whatever it had left.
+      GOMAP_EXPECT(s.it->done(), "an iterator ends once its map is moved from or assigned to", "done",
+                   "yielded " + T::show_key(s.it->key()));
+      s.stop();
+      return tracing_ ? "iterator " + std::to_string(i) + " done (its map was replaced)" : std::string();
+    }
     if (s.it->done()) {
       for (const OKey& k : s.model.required) {
         if (!s.model.seen.count(k)) {
@@ -427,6 +471,8 @@ class Executor {
     if (T::is_nan(k)) {
       GOMAP_EXPECT(s.model.nan_budget > 0, "iteration yields each NaN entry at most once, and only live ones",
              "at most " + std::to_string(s.model.nan_yielded) + " NaN yields", "another NaN");
+      GOMAP_EXPECT(nan_reprs_.count(T::oracle_key(k)) != 0, "iteration yields a NaN key as it was written (payload)",
+                   "one of the NaN keys in the map", "a NaN key never written: " + T::show_key(k));
       --s.model.nan_budget;
       ++s.model.nan_yielded;
       return "yield NaN";
@@ -463,12 +509,97 @@ class Executor {
     return do_set(k, v);
   }
 
+  // Iterator j becomes a copy of iterator i: same position and snapshot,
+  // advancing independently from then on, so its model is a copy too.
+  std::string do_iter_copy(std::uint8_t i, std::uint8_t j) {
+    if (i == j) return "iterator copied onto itself";
+    IterSlot& from = iters_[i];
+    IterSlot& to = iters_[j];
+    if (!from.live()) {
+      to.stop();
+      return tracing_ ? "iterator " + std::to_string(j) + " = finished iterator " + std::to_string(i) : std::string();
+    }
+    if (to.live()) {
+      *to.it = *from.it;  // copy assignment over a live iterator
+    } else {
+      to.it.emplace(*from.it);
+    }
+    copy_model(from, to);
+    GOMAP_EXPECT(&to.it->key() == &from.it->key(), "a copied iterator stands where the original does", "same entry",
+                 "another entry");
+    return tracing_ ? "iterator " + std::to_string(j) + " = copy of iterator " + std::to_string(i) : std::string();
+  }
+
+  // Iterator j takes over iterator i; i is left finished.
+  std::string do_iter_move(std::uint8_t i, std::uint8_t j) {
+    if (i == j) return "iterator moved onto itself";
+    IterSlot& from = iters_[i];
+    IterSlot& to = iters_[j];
+    if (!from.live()) {
+      to.stop();
+      return tracing_ ? "iterator " + std::to_string(j) + " = finished iterator " + std::to_string(i) : std::string();
+    }
+    const std::size_t live_before = map_->stats().live_iterators;
+    const std::size_t want_after = live_before - (to.live() ? 1 : 0);  // to's old registration goes
+    if (to.live()) {
+      *to.it = std::move(*from.it);
+    } else {
+      to.it.emplace(std::move(*from.it));
+    }
+    GOMAP_EXPECT(from.it->done(), "a moved-from iterator is finished", "done", "still yields");
+    copy_model(from, to);
+    from.stop();
+    const std::size_t live_after = map_->stats().live_iterators;
+    GOMAP_EXPECT(live_after == want_after, "moving an iterator hands over its registration with the map",
+                 std::to_string(want_after) + " live iterators", std::to_string(live_after));
+    return tracing_ ? "iterator " + std::to_string(j) + " = moved iterator " + std::to_string(i) : std::string();
+  }
+
+  static void copy_model(const IterSlot& from, IterSlot& to) {
+    to.model.required = from.model.required;
+    to.model.yielded = from.model.yielded;
+    to.model.seen = from.model.seen;
+    to.model.nan_required = from.model.nan_required;
+    to.model.nan_budget = from.model.nan_budget;
+    to.model.nan_yielded = from.model.nan_yielded;
+    to.last_key = from.last_key;
+    to.growths_at_start = from.growths_at_start;
+    to.growing_at_start = from.growing_at_start;
+    to.map_replaced = from.map_replaced;
+  }
+
+  // Moves the map into a non-empty map (move assignment destroys that map's
+  // entries), checks the moved-from map is empty and usable, then moves it
+  // back with move construction and move assignment. The map object the
+  // iterators follow has had its contents replaced, so they end.
+  std::string do_move_map() {
+    const gomap::Stats s0 = map_->stats();
+    MapT other(0, gomap::Seed{2}, T::make_hash(domain_));
+    for (std::uint16_t c = 0; c < 3; ++c) other.insert_or_assign(T::key(c, domain_), T::value(100 + c));
+    other = std::move(*map_);
+    GOMAP_EXPECT(map_->empty() && map_->stats().B == 0 && !map_->stats().growing, "a moved-from map is empty",
+                 "empty, B=0", std::to_string(map_->size()) + " entries");
+    map_->check_invariants();
+    const gomap::Stats s1 = other.stats();
+    GOMAP_EXPECT(s1.count == s0.count && s1.B == s0.B && s1.growing == s0.growing && s1.nevacuate == s0.nevacuate,
+                 "a move keeps the map's state", "count=" + std::to_string(s0.count) + " B=" + std::to_string(s0.B),
+                 "count=" + std::to_string(s1.count) + " B=" + std::to_string(s1.B));
+    MapT middle(std::move(other));
+    GOMAP_EXPECT(other.empty(), "a moved-from map is empty", "empty", std::to_string(other.size()) + " entries");
+    *map_ = std::move(middle);
+    for (auto& slot : iters_)
+      if (slot.live()) slot.map_replaced = true;
+    compare_map_with_oracle(*map_, "contents after moving the map", true);
+    return tracing_ ? std::string("moved out and back (" + std::to_string(s0.count) + " entries)") : std::string();
+  }
+
   // ------------------------------------------------------------ the oracle
   std::size_t oracle_size() const { return entries_.size() + nan_count_; }
 
   void oracle_insert(const Key& k, std::uint64_t v) {
     if (T::is_nan(k)) {
       ++nan_count_;
+      ++nan_reprs_[T::oracle_key(k)];
       for (auto& s : iters_)
         if (s.live()) ++s.model.nan_budget;
       return;
@@ -508,10 +639,12 @@ class Executor {
     }
     std::size_t nans = 0, total = 0;
     KeySet seen(&pool_);
+    std::pmr::unordered_map<OKey, std::size_t> nan_reprs(&pool_);
     for (auto&& [k, v] : m) {
       ++total;
       if (T::is_nan(k)) {
         ++nans;
+        ++nan_reprs[T::oracle_key(k)];
         continue;
       }
       const OKey ok = T::oracle_key(k);
@@ -524,6 +657,8 @@ class Executor {
              std::to_string(e.value), std::to_string(T::value_code(v)));
     }
     GOMAP_EXPECT(nans == nan_count_, std::string(what) + ": NaN entries", std::to_string(nan_count_), std::to_string(nans));
+    GOMAP_EXPECT(nan_reprs == nan_reprs_, std::string(what) + ": NaN keys keep their payloads",
+                 "the NaN keys as written", "NaN keys with other payloads");
     GOMAP_EXPECT(total == oracle_size(), std::string(what) + ": iteration yields every entry", std::to_string(oracle_size()),
            std::to_string(total));
   }
@@ -562,6 +697,7 @@ class Executor {
   std::optional<MapT> map_;
   std::pmr::unordered_map<OKey, Entry> entries_{&pool_};
   std::size_t nan_count_ = 0;
+  std::pmr::unordered_map<OKey, std::size_t> nan_reprs_{&pool_};  // NaN entries by representation
   std::array<IterSlot, kMaxIterators> iters_{IterSlot(&pool_), IterSlot(&pool_), IterSlot(&pool_), IterSlot(&pool_)};
 };
 
@@ -603,7 +739,7 @@ inline std::string rule_family(const Failure& f) {
   }
   if (has("growth") && has("evacuation")) return "evacuation";
   if (has("growth") || has("make(map, hint)") || has("doubling")) return "load-factor";
-  if (has("iteration")) return "iteration";
+  if (has("iteration") || has("iterator")) return "iteration";
   if (has("clear")) return "clear";
   if (has("compact")) return "compact";
   if (has("cop") || has("moved-to")) return "copy";

@@ -14,16 +14,48 @@
 // coverage even when they run no new lines.
 #pragma once
 
+#include <bitset>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
 #include "gomap_harness/executor.hpp"
+#include "gomap_harness/state_space.hpp"
 
 namespace gomap_harness {
 
-inline constexpr std::size_t kExtraCounters = 96;
+// Counter layout: 0..74 the engine-state features below, 80..(80+kOpKinds)
+// ops run during a growth with live iterators, 100.. one per state of
+// state_space.hpp.
+inline constexpr std::size_t kKindUnderGrowthCounters = 80;
+inline constexpr std::size_t kStateCounters = 100;
+inline constexpr std::size_t kExtraCounters = kStateCounters + states::kStates;
+static_assert(kKindUnderGrowthCounters + kOpKinds <= kStateCounters);
+
+// The states of state_space.hpp that `o` is in, as indices; calls f(index).
+template <class F>
+void for_each_state(const OpObservation& o, F&& f) {
+  const auto op = states::whole_map_op(o.kind);
+  if (!op) return;
+  const states::Growth g = !o.before.growing         ? states::Growth::None
+                           : o.before.same_size_grow ? states::Growth::SameSize
+                                                     : states::Growth::Doubling;
+  for (unsigned i = 0; i < states::kIters; ++i)
+    if (o.iter_phases & (1u << i)) f(states::index(o.nan_present, g, static_cast<states::Iter>(i), *op));
+}
+
+// Prints a line the first time this process reaches a state, with the time
+// since the first input: ci/fuzz.sh turns these into the state-coverage table.
+inline void report_first_reach(std::size_t state) {
+  static const auto start = std::chrono::steady_clock::now();
+  static std::bitset<states::kStates> reached;
+  if (reached.test(state)) return;
+  reached.set(state);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "==gomap== state first reached: %s at %.2fs\n", states::name(state).c_str(), secs);
+}
 
 inline void record_features(std::uint8_t* counters, const OpObservation& o) {
   auto bump = [&](std::size_t i) {
@@ -37,13 +69,17 @@ inline void record_features(std::uint8_t* counters, const OpObservation& o) {
   const std::size_t ovf = s.overflow_buckets == 0 ? 0 : s.overflow_buckets * 4 <= s.buckets ? 1 : s.overflow_buckets <= s.buckets ? 2 : 3;
   bump(12 + ovf);
   bump(16 + o.live_iterators * 2 + (growing ? 1 : 0));  // 16..25
-  if (o.live_iterators > 0 && growing) bump(26 + static_cast<std::size_t>(o.kind));  // 26..40
+  if (o.live_iterators > 0 && growing) bump(kKindUnderGrowthCounters + static_cast<std::size_t>(o.kind));
   bump(41 + (s.B > 15 ? 15 : s.B));  // 41..56
   if (o.kind == OpKind::Clear && o.live_iterators > 0 && o.before.count > 0) bump(57 + (o.before.growing ? 1 : 0));
   if (!o.before.growing && growing) bump(59 + (s.same_size_grow ? 1 : 0) + (o.live_iterators > 0 ? 2 : 0));  // growth starts
   if (o.before.growing && !growing && o.kind != OpKind::Clear) bump(63 + (o.live_iterators > 0 ? 1 : 0));  // growth ends
   if (o.kind == OpKind::Compact) bump(65 + (o.live_iterators > 0 ? 1 : 0));
   bump(67 + (s.noverflow > 7 ? 7 : s.noverflow));  // 67..74
+  for_each_state(o, [&](std::size_t state) {
+    bump(kStateCounters + state);
+    report_first_reach(state);
+  });
 }
 
 template <class T>

@@ -18,12 +18,14 @@
 //   ops      <op byte> <operands...>       low 6 bits: kind (program.cpp's
 //                                          table), top 2: iterator slot;
 //                                          operands: key u16 LE, value u8,
-//                                          new_map: hint code, seed
+//                                          new_map: hint code, seed;
+//                                          iter_copy/iter_move: dest slot
 // Text form: one directive or op per line, '#' starts a comment:
 //   target map_u64 / domain 1 / seed 7 / hint 0 / deep 1
 //   set <key> <value>, get <key>, erase <key>, incr <key>, clear, len, compact,
 //   copy_compare, iter_start <i>, iter_next <i>, iter_erase_yielded <i>,
-//   iter_set_yielded <i> <value>, iter_stop <i>, new_map <hint> <seed>, check
+//   iter_set_yielded <i> <value>, iter_stop <i>, new_map <hint> <seed>, check,
+//   iter_copy <i> <j>, iter_move <i> <j>, move_map
 #pragma once
 
 #include <array>
@@ -53,8 +55,11 @@ enum class OpKind : std::uint8_t {
   IterStop,          // drop iterator i
   NewMap,            // m = make(map, hint) with a new seed
   Check,             // deep invariant check and full content comparison
+  IterCopy,          // iterator j = a copy of iterator i (same position, independent from then on)
+  IterMove,          // iterator j = std::move(iterator i); i is left finished
+  MoveMap,           // move the map into a non-empty map and back: its live iterators end
 };
-inline constexpr std::size_t kOpKinds = 15;
+inline constexpr std::size_t kOpKinds = 18;
 inline constexpr unsigned kMaxIterators = 4;
 
 struct Op {
@@ -62,6 +67,7 @@ struct Op {
   std::uint16_t key = 0;   // key code (Set, Get, Erase, Incr)
   std::uint8_t value = 0;  // value code (Set, IterSetYielded)
   std::uint8_t iter = 0;   // iterator slot 0..3 (Iter*)
+  std::uint8_t dest = 0;   // destination iterator slot 0..3 (IterCopy, IterMove)
   std::uint8_t hint = 0;   // hint code (NewMap), see hint_from_code
   std::uint8_t seed = 0;   // engine seed (NewMap)
   friend bool operator==(const Op&, const Op&) = default;
@@ -83,8 +89,11 @@ struct Program {
 };
 
 // The fuzz targets, by id (the binary header stores the id).
-inline constexpr std::array<std::string_view, 5> kTargetNames = {"map_u64", "map_string", "map_double", "map_bigkey",
-                                                                 "map_collide"};
+// Append only: the index is the id in binary headers of saved crash files.
+inline constexpr std::array<std::string_view, 6> kTargetNames = {"map_u64",    "map_string",  "map_double",
+                                                                 "map_bigkey", "map_collide", "map_struct"};
+// "map_u64 map_string ..." for messages.
+std::string target_list();
 std::optional<std::uint8_t> target_id(std::string_view name);
 
 // Hints: a table, so that the binary form stays small and the absurd hints of
@@ -98,6 +107,7 @@ std::optional<OpKind> op_from_name(std::string_view name);
 bool op_has_key(OpKind kind);
 bool op_has_value(OpKind kind);
 bool op_has_iter(OpKind kind);
+bool op_has_dest(OpKind kind);  // a second iterator slot (IterCopy, IterMove)
 
 // Binary form. decode() accepts every byte string. A "GMAP" header, if present
 // and naming a known target, sets Program::target and is skipped.

@@ -29,10 +29,12 @@ struct OpMix {
   std::size_t set = 6, get = 3, erase = 4, incr = 2, clear = 1, len = 1, compact = 1, copy_compare = 1;
   std::size_t iter_start = 2, iter_next = 5, iter_erase_yielded = 2, iter_set_yielded = 1, iter_stop = 1;
   std::size_t new_map = 1, check = 1;
+  std::size_t iter_copy = 1, iter_move = 1, move_map = 1;
 
   static OpMix no_iteration() {
     OpMix m;
     m.iter_start = m.iter_next = m.iter_erase_yielded = m.iter_set_yielded = m.iter_stop = 0;
+    m.iter_copy = m.iter_move = 0;
     return m;
   }
   // The delete-while-ranging idiom: writes that evacuate while iterators read.
@@ -103,6 +105,15 @@ inline rc::Gen<Op> op_of(OpKind kind) {
         o.iter = i;
         return o;
       });
+    case OpKind::IterCopy:
+    case OpKind::IterMove:
+      return rc::gen::map(rc::gen::pair(iter_slot(), iter_slot()), [kind](const std::pair<std::uint8_t, std::uint8_t>& ij) {
+        Op o;
+        o.kind = kind;
+        o.iter = ij.first;
+        o.dest = ij.second;
+        return o;
+      });
     case OpKind::NewMap:
       return rc::gen::map(rc::gen::pair(rc::gen::inRange<std::uint8_t>(0, kHintCodes), rc::gen::arbitrary<std::uint8_t>()),
                           [](const std::pair<std::uint8_t, std::uint8_t>& hs) {
@@ -140,6 +151,9 @@ inline rc::Gen<Op> op(const OpMix& m = {}) {
   add(m.iter_stop, OpKind::IterStop);
   add(m.new_map, OpKind::NewMap);
   add(m.check, OpKind::Check);
+  add(m.iter_copy, OpKind::IterCopy);
+  add(m.iter_move, OpKind::IterMove);
+  add(m.move_map, OpKind::MoveMap);
   // weightedOneOf takes an initializer_list; build the same choice by hand.
   std::size_t total = 0;
   for (const auto& c : choices) total += c.first;

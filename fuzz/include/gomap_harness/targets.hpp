@@ -303,6 +303,60 @@ struct CollideTarget : TargetBase<std::uint64_t, TrackedValue>, TrackedValues {
   static std::string show_key(const Key& k) { return std::to_string(k); }
 };
 
+// ---- map_struct: a user's struct key, a double and a string, with its own
+// hash and == and no gomap::KeyTraits specialisation: Go's key rules (NaN
+// fields make a key non-reflexive, -0 over +0 rewrites the stored key) must
+// come from the defaults.
+struct DoubleLabel {
+  double x;
+  std::string label;
+  friend bool operator==(const DoubleLabel& a, const DoubleLabel& b) { return a.x == b.x && a.label == b.label; }
+};
+struct DoubleLabelHash {
+  std::uint64_t operator()(const DoubleLabel& k, std::uint64_t seed) const noexcept {
+    const double x = k.x == 0.0 ? 0.0 : k.x;  // +0 == -0, so they must hash alike
+    return gomap::Hash<std::string>{}(k.label, seed) ^ gomap::Hash<double>{}(x, ~seed);
+  }
+};
+static_assert(!gomap::KeyTraits<DoubleLabel>::reflexive && gomap::KeyTraits<DoubleLabel>::needs_key_update,
+              "KeyTraits defaults must give a struct with a double Go's key rules");
+
+struct StructTarget : TargetBase<DoubleLabel, TrackedValue>, TrackedValues {
+  static constexpr std::string_view name = "map_struct";
+  using Hash = DoubleLabelHash;
+  using OracleKey = std::string;  // the double's bits (-0.0 folded into +0.0), then the label
+  static constexpr unsigned domains = 3;
+  static const char* domain_name(unsigned d) {
+    static const char* n[] = {"16 special doubles x 4 short labels", "specials and small integers x 16 labels (empty, long)",
+                              "quarters with NaN and -0, one label"};
+    return n[d % domains];
+  }
+  static Hash make_hash(unsigned) { return {}; }
+  static Key key(std::uint16_t code, unsigned domain) {
+    switch (domain % domains) {
+      case 0: {
+        static const char* labels[4] = {"a", "b", "", "c"};
+        return {DoubleTarget::special(code % 16), labels[(code >> 4) % 4]};
+      }
+      case 1: {
+        const unsigned l = (code >> 6) % 16;
+        std::string label = l == 0 ? std::string() : l < 12 ? "l" + std::to_string(l) : std::string(200 + l, 'L');
+        return {DoubleTarget::key(code, 1), std::move(label)};
+      }
+      default: return {DoubleTarget::key(code, 2), "q"};
+    }
+  }
+  static bool is_nan(const Key& k) { return std::isnan(k.x); }
+  static OracleKey oracle_key(const Key& k) {
+    const std::uint64_t bits = std::bit_cast<std::uint64_t>(k.x == 0.0 ? 0.0 : k.x);
+    return std::string(reinterpret_cast<const char*>(&bits), sizeof bits) + k.label;
+  }
+  static bool same_representation(const Key& a, const Key& b) {
+    return DoubleTarget::same_representation(a.x, b.x) && a.label == b.label;
+  }
+  static std::string show_key(const Key& k) { return "{" + DoubleTarget::show_key(k.x) + ", " + StringTarget::show_key(k.label) + "}"; }
+};
+
 // Calls f.template operator()<Target>() for the target named `name`; returns
 // false if there is no such target.
 template <class F>
@@ -312,6 +366,7 @@ bool with_target(std::string_view name, F&& f) {
   if (name == DoubleTarget::name) return f.template operator()<DoubleTarget>(), true;
   if (name == BigKeyTarget::name) return f.template operator()<BigKeyTarget>(), true;
   if (name == CollideTarget::name) return f.template operator()<CollideTarget>(), true;
+  if (name == StructTarget::name) return f.template operator()<StructTarget>(), true;
   return false;
 }
 
