@@ -149,6 +149,9 @@ total_crashes=0
 } >"$run/report.json"
 
 echo
+echo "== state coverage (engine states of fuzz/README.md first reached, seconds): $run/state_coverage.md"
+python3 "$root/ci/state_coverage.py" --replay "$replay" "$run" "${targets[@]}" || echo "   (state coverage table not written)"
+echo
 echo "== summary ($run)"
 printf '%-12s %10s %8s %6s %7s %7s %8s %8s\n' target runs exec/s cov ft corpus crashes seconds
 for t in "${targets[@]}"; do

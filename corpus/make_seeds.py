@@ -28,6 +28,12 @@ TARGETS = {
 }
 
 
+# The domain each target's state-matrix seeds use: at least 40 distinct keys,
+# and NaN keys at codes 0 and 32 for the NaN targets.
+STATE_MATRIX_DOMAIN = {"map_u64": 1, "map_string": 0, "map_double": 2, "map_bigkey": 1, "map_collide": 4,
+                       "map_struct": 2}
+
+
 def program(target, domain, ops, seed=1, hint=0, deep=0):
     head = [f"target {target}", f"domain {domain}", f"seed {seed}", f"hint {hint}", f"deep {deep}"]
     return "\n".join(head + ops + ["check"]) + "\n"
@@ -99,6 +105,73 @@ def copy_compact_newmap():
     return ops
 
 
+# ---- the state matrix (fuzz/README.md, "State space"): each whole-map op
+# (clear, compact, copy, move) in every combination of NaN entries, growth
+# state and iterator phase that a generic program can set up. A block starts
+# from a fresh map, so one program covers one (NaN, growth, iterator) cell.
+WHOLE_MAP_OPS = ["clear", "compact", "copy_compare", "move_map"]
+
+
+def key_codes(n, start=2):
+    """n key codes that are distinct non-NaN, non-zero keys in every target's
+    state-matrix domain (in map_double/map_struct domain 2, codes = 0, 1 mod 32
+    are NaN and -0)."""
+    out, c = [], start
+    while len(out) < n:
+        if c % 32 not in (0, 1):
+            out.append(c)
+        c += 1
+    return out
+
+
+def state_block(growth, iterator, nan, op, seed):
+    keys = key_codes(40)
+    ops = [f"new_map 0 {seed}"]
+    if nan:
+        ops += ["set 0 1", "set 32 2"]  # NaN keys (map_double/map_struct domain 2)
+    have = 2 if nan else 0
+    def fill(upto):
+        nonlocal have
+        while have < upto:
+            ops.append(f"set {keys[have]} {have % 200 + 1}")
+            have += 1
+    if growth == "doubling":
+        # B 2 -> 3 starts at the 27th entry; each write evacuates at most two
+        # of the four old buckets, so the growth is still running after it.
+        if iterator == "before":
+            fill(20)
+            ops += ["iter_start 0", "iter_next 0"]
+            fill(27)
+        else:
+            fill(27)
+            if iterator == "during":
+                ops += ["iter_start 0", "iter_next 0"]
+    else:
+        # No growth running. "before": a growth started and finished after the
+        # iterator started (B 1 -> 2 at the 14th entry, done two writes later).
+        if iterator == "before":
+            fill(10)
+            ops += ["iter_start 0", "iter_next 0"]
+            fill(18)
+        else:
+            fill(10)
+            if iterator == "during":
+                ops += ["iter_start 0", "iter_next 0"]
+    ops.append(op)
+    ops += ["iter_next 0"] * 4
+    return ops
+
+
+def state_matrix(nan, growth):
+    def make():
+        ops = []
+        for it in ("none", "before", "during"):
+            for i, op in enumerate(WHOLE_MAP_OPS):
+                ops += state_block(growth, it, nan, op, seed=len(ops) % 251 + i)
+        return ops
+    return make
+
+
 SCENARIOS = {
     "growth_under_iterator": growth_under_iterator,
     "clear_mid_iteration": clear_mid_iteration,
@@ -118,6 +191,15 @@ def main():
         scenarios = dict(SCENARIOS)
         if target in ("map_double", "map_struct"):
             scenarios["nan_storm"] = nan_storm
+        # The state matrix, in the domain with enough distinct keys (and NaN).
+        matrix_domain = STATE_MATRIX_DOMAIN[target]
+        for growth in ("none", "doubling"):
+            for nan in ((False, True) if target in ("map_double", "map_struct") else (False,)):
+                name = f"state_matrix_{'nan_' if nan else ''}{growth}"
+                path = os.path.join(out, f"{name}_d{matrix_domain}.txt")
+                with open(path, "w") as f:
+                    f.write(program(target, matrix_domain, state_matrix(nan, growth)(), seed=7))
+                written += 1
         for d in domains:
             for name, make in scenarios.items():
                 path = os.path.join(out, f"{name}_d{d}.txt")

@@ -5,6 +5,8 @@
 //   gomap-replay --to-text [--out FILE.txt] FILE      # keep it as a text regression
 //   gomap-replay --emit-test FILE                     # a ready-to-paste GoogleTest
 //   gomap-replay --to-binary --out FILE.bin FILE.txt   # compile a text program (corpus seeds)
+//   gomap-replay --states FILE|DIR...                 # which engine states (state_space.hpp) the inputs reach
+//   gomap-replay --list-targets | --list-states
 //
 // Exit status: 0 every input replayed without divergence; 1 some input
 // diverged; 2 bad usage or an input that could not be read (a one-line reason
@@ -15,12 +17,16 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "gomap_harness/executor.hpp"
+#include "gomap_harness/fuzz_target.hpp"
 #include "gomap_harness/input.hpp"
+#include "gomap_harness/state_space.hpp"
 
 namespace gh = gomap_harness;
 
@@ -43,8 +49,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> inputs;
   std::optional<std::string> target;
   bool deep = false, quiet = false, to_text = false, to_binary = false, emit = false;
+  bool list_targets = false, list_states = false, states = false;
   std::string out;
-  app.add_option("inputs", inputs, "crash files, corpus entries, text programs or directories of them")->required();
+  app.add_option("inputs", inputs, "crash files, corpus entries, text programs or directories of them");
+  app.add_flag("--list-targets", list_targets, "print every target: name, binary id, domains, whether it has NaN keys");
+  app.add_flag("--list-states", list_states, "print every engine state of the state space (fuzz/README.md)");
+  app.add_flag("--states", states, "print the engine states the inputs reach, per target, instead of traces");
   app.add_option("--target", target, "target to run as (default: from the header, the text, or the path)");
   app.add_flag("--deep", deep, "run check_invariants() after every op whatever the input says");
   app.add_flag("--quiet", quiet, "print only each input's verdict and failures, not the trace");
@@ -56,6 +66,23 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (list_targets || list_states) {
+    if (list_targets) {
+      for (std::string_view t : gh::kTargetNames) {
+        gh::with_target(t, [&]<class T>() {
+          std::cout << t << "\t" << unsigned(*gh::target_id(t)) << "\t" << T::domains << "\t"
+                    << (T::has_nan ? "nan" : "no-nan") << "\n";
+        });
+      }
+    }
+    if (list_states)
+      for (std::size_t s = 0; s < gh::states::kStates; ++s) std::cout << gh::states::name(s) << "\n";
+    return 0;
+  }
+  if (inputs.empty()) {
+    std::cerr << "gomap-replay: error: no input files (see --help)\n";
+    return 2;
   }
   if (!out.empty() && !to_text && !to_binary) {
     std::cerr << "gomap-replay: error: --out needs --to-text or --to-binary\n";
@@ -79,6 +106,7 @@ int main(int argc, char** argv) {
   }
 
   int bad_inputs = 0, failures = 0, passed = 0;
+  std::map<std::string, std::set<std::size_t>> reached;  // target -> states
   for (const std::string& file : files) {
     gh::LoadedProgram lp;
     try {
@@ -120,6 +148,11 @@ int main(int argc, char** argv) {
     std::cout.flush();
     gh::ExecOptions opts;
     if (deep) opts.deep = true;
+    if (states) {
+      quiet = true;
+      std::set<std::size_t>& mine = reached[lp.program.target];
+      opts.observer = [&mine](const gh::OpObservation& o) { gh::for_each_state(o, [&](std::size_t s) { mine.insert(s); }); };
+    }
     if (!quiet) {
       opts.on_op_begin = [](const std::string& op) { std::cout << "  " << op << std::flush; };
       opts.on_op_end = [](const std::string& result) { std::cout << "  ->  " << result << "\n"; };
@@ -136,6 +169,18 @@ int main(int argc, char** argv) {
       std::cout << "RESULT: ok " << file << "\n";
     }
     std::cout.flush();
+  }
+  for (const auto& [t, set] : reached) {
+    bool nan = false;
+    gh::with_target(t, [&]<class T>() { nan = T::has_nan; });
+    std::size_t reachable = 0, got = 0;
+    for (std::size_t s = 0; s < gh::states::kStates; ++s) {
+      if (gh::states::has_nan(s) && !nan) continue;
+      ++reachable;
+      if (set.count(s)) ++got;
+      std::cout << "state\t" << t << "\t" << gh::states::name(s) << "\t" << (set.count(s) ? "reached" : "missed") << "\n";
+    }
+    std::cout << "states: " << t << " reached " << got << " of " << reachable << " reachable states\n";
   }
   if (!to_text && !to_binary && !emit) {
     std::cout << "gomap-replay: " << passed << " passed, " << failures << " failed, " << bad_inputs

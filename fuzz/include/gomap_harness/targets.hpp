@@ -85,6 +85,7 @@ template <class K, class V>
 struct TargetBase {
   using Key = K;
   using Value = V;
+  static constexpr bool has_nan = false;  // some key code makes a NaN (non-reflexive) key
   static bool is_nan(const Key&) { return false; }
   static bool same_representation(const Key& a, const Key& b) { return a == b; }
 };
@@ -167,6 +168,7 @@ struct StringTarget : TargetBase<std::string, std::string> {
 // ---- map_double: NaNs (several payloads), ±0, ±inf, subnormals, integers.
 struct DoubleTarget : TargetBase<double, TrackedValue>, TrackedValues {
   static constexpr std::string_view name = "map_double";
+  static constexpr bool has_nan = true;
   using Hash = gomap::Hash<double>;
   using OracleKey = std::uint64_t;  // bits of the value with -0.0 folded into +0.0
   static constexpr unsigned domains = 3;
@@ -323,6 +325,7 @@ static_assert(!gomap::KeyTraits<DoubleLabel>::reflexive && gomap::KeyTraits<Doub
 
 struct StructTarget : TargetBase<DoubleLabel, TrackedValue>, TrackedValues {
   static constexpr std::string_view name = "map_struct";
+  static constexpr bool has_nan = true;
   using Hash = DoubleLabelHash;
   using OracleKey = std::string;  // the double's bits (-0.0 folded into +0.0), then the label
   static constexpr unsigned domains = 3;

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""The state-coverage table: which engine states (fuzz/README.md, "State space")
+each fuzz target reached, and how many seconds after its first input.
+
+The fuzz targets print `==gomap== state first reached: NAME at S.SSs` once per
+state per process; this reads those lines from each target's fuzz.log. The
+state names and which targets have NaN keys come from gomap-replay
+(--list-states, --list-targets), so nothing here restates them.
+
+  ci/state_coverage.py --replay BIN RUN_DIR TARGET...   writes RUN_DIR/state_coverage.{md,json}
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+FIRST_REACH = re.compile(r"==gomap== state first reached: (\S+) at ([0-9.]+)s")
+
+
+def catalogue(replay):
+    states = subprocess.run([replay, "--list-states"], check=True, capture_output=True, text=True).stdout.split()
+    nan = {}
+    for line in subprocess.run([replay, "--list-targets"], check=True, capture_output=True, text=True).stdout.splitlines():
+        name, _id, _domains, has_nan = line.split("\t")
+        nan[name] = has_nan == "nan"
+    return states, nan
+
+
+def first_reach(log_path):
+    reached = {}
+    try:
+        text = open(log_path, errors="replace").read()
+    except OSError:
+        return reached
+    for name, secs in FIRST_REACH.findall(text):
+        reached[name] = min(float(secs), reached.get(name, float("inf")))
+    return reached
+
+
+def table(states, nan, per_target):
+    """Rows: states; columns: targets; cells: seconds to first reach, 'miss', or
+    'n/a' where the target's keys cannot make the state (NaN states without NaN keys)."""
+    targets = list(per_target)
+    rows, summary = [], {}
+    for t in targets:
+        allowed = [s for s in states if nan.get(t) or not s.startswith("nan/")]
+        summary[t] = {"reachable": len(allowed), "reached": sum(1 for s in allowed if s in per_target[t]),
+                      "missed": [s for s in allowed if s not in per_target[t]]}
+    for s in states:
+        cells = []
+        for t in targets:
+            if s.startswith("nan/") and not nan.get(t):
+                cells.append("n/a")
+            elif s in per_target[t]:
+                cells.append(f"{per_target[t][s]:.1f}")
+            else:
+                cells.append("miss")
+        rows.append((s, cells))
+    return targets, rows, summary
+
+
+def markdown(targets, rows, summary):
+    out = ["| state | " + " | ".join(targets) + " |", "| --- |" + " ---: |" * len(targets)]
+    out += [f"| {s} | " + " | ".join(c) + " |" for s, c in rows]
+    out += ["", "| target | reached | of reachable |", "| --- | ---: | ---: |"]
+    out += [f"| {t} | {summary[t]['reached']} | {summary[t]['reachable']} |" for t in targets]
+    return "\n".join(out) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--replay", required=True, help="gomap-replay binary")
+    ap.add_argument("run_dir")
+    ap.add_argument("targets", nargs="+")
+    a = ap.parse_args()
+    try:
+        states, nan = catalogue(a.replay)
+    except (OSError, subprocess.CalledProcessError, ValueError) as e:
+        print(f"state_coverage.py: cannot read the state catalogue from {a.replay}: {e}", file=sys.stderr)
+        return 3
+    per_target = {t: first_reach(os.path.join(a.run_dir, t, "fuzz.log")) for t in a.targets}
+    targets, rows, summary = table(states, nan, per_target)
+    md = markdown(targets, rows, summary)
+    with open(os.path.join(a.run_dir, "state_coverage.md"), "w") as f:
+        f.write(md)
+    with open(os.path.join(a.run_dir, "state_coverage.json"), "w") as f:
+        json.dump({"states": states, "first_reach_seconds": per_target, "summary": summary}, f, indent=1)
+    for t in targets:
+        print(f"   states {t}: {summary[t]['reached']} of {summary[t]['reachable']} reachable reached")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
