@@ -135,41 +135,51 @@ def state_block(growth, iterator, nan, op, seed):
         while have < upto:
             ops.append(f"set {keys[have]} {have % 200 + 1}")
             have += 1
-    if growth == "doubling":
-        # B 2 -> 3 starts at the 27th entry; each write evacuates at most two
-        # of the four old buckets, so the growth is still running after it.
-        if iterator == "before":
-            fill(20)
-            ops += ["iter_start 0", "iter_next 0"]
-            fill(27)
-        else:
-            fill(27)
-            if iterator == "during":
-                ops += ["iter_start 0", "iter_next 0"]
-    else:
-        # No growth running. "before": a growth started and finished after the
-        # iterator started (B 1 -> 2 at the 14th entry, done two writes later).
-        if iterator == "before":
-            fill(10)
-            ops += ["iter_start 0", "iter_next 0"]
-            fill(18)
-        else:
-            fill(10)
-            if iterator == "during":
-                ops += ["iter_start 0", "iter_next 0"]
+    # Doubling: B 2 -> 3 starts at the 27th entry, and each write evacuates at
+    # most two of the four old buckets, so the growth is still running after
+    # it. No growth: for "before", a growth (B 1 -> 2 at the 14th entry, done
+    # two writes later) starts and finishes after the iterator started.
+    iterator_at, last = (20, 27) if growth == "doubling" else (10, 18 if iterator == "before" else 10)
+    fill(iterator_at if iterator == "before" else last)
+    if iterator != "none":
+        ops += ["iter_start 0", "iter_next 0"]
+    fill(last)
     ops.append(op)
     ops += ["iter_next 0"] * 4
     return ops
 
 
-def state_matrix(nan, growth):
-    def make():
-        ops = []
-        for it in ("none", "before", "during"):
-            for i, op in enumerate(WHOLE_MAP_OPS):
-                ops += state_block(growth, it, nan, op, seed=len(ops) % 251 + i)
-        return ops
-    return make
+# Same-size growth needs as many overflow buckets as buckets, which a real
+# hash gives only for keys chosen by bucket. These recipes were found by
+# corpus/tools/same_size_recipe.cpp (build and run it as its header says)
+# against the engine: per target, (domain, map seed, 9 key codes of bucket a,
+# 9 of bucket b, 17 of bucket c, one more code) for a map made with hint 26
+# (B = 2). If the engine's hash changes they stop reaching same-size growth,
+# and ci/fuzz.sh's state-coverage table shows it; rerun the tool then.
+SAME_SIZE_RECIPES = {
+    "map_u64": (1, 1, [9, 11, 13, 15, 20, 22, 24, 26, 28], [2, 3, 4, 5, 6, 7, 30, 31, 38], [8, 10, 12, 14, 21, 23, 25, 27, 29, 35, 37, 39, 48, 63, 71, 73, 75], 40),
+    "map_string": (1, 0, [2, 6, 30, 34, 44, 45, 47, 55, 63], [5, 14, 18, 23, 26, 36, 37, 40, 41], [3, 7, 8, 11, 13, 16, 20, 21, 25, 35, 38, 42, 43, 49, 53, 54, 58], 50),
+    "map_double": (2, 0, [3, 4, 5, 12, 16, 17, 19, 28, 29], [6, 7, 11, 24, 25, 26, 27, 35, 37], [8, 9, 10, 44, 53, 55, 57, 59, 61, 63, 69, 73, 74, 77, 82, 86, 90], 39),
+    "map_bigkey": (1, 0, [6, 10, 15, 19, 29, 30, 31, 34, 38], [3, 16, 21, 22, 23, 24, 25, 28, 41], [2, 5, 13, 17, 18, 26, 36, 37, 39, 40, 43, 47, 56, 57, 62, 67, 70], 51),
+    "map_collide": (6, 2, [8, 10, 12, 22, 28, 29, 30, 34, 41], [2, 4, 9, 13, 16, 31, 35, 40, 48], [3, 5, 7, 17, 20, 23, 24, 25, 38, 43, 44, 46, 47, 53, 67, 68, 71], 50),
+    "map_struct": (2, 0, [3, 4, 16, 17, 28, 29, 30, 31, 45], [6, 7, 10, 11, 24, 25, 26, 27, 35], [8, 9, 15, 44, 46, 49, 53, 55, 57, 59, 63, 69, 74, 77, 78, 82, 86], 37),
+}
+
+
+def same_size_block(recipe, iterator, nan, op):
+    _domain, seed, a, b, c, trigger = recipe
+    ops = [f"new_map 26 {seed}"]
+    ops += [f"set {k} 1" for k in a] + [f"erase {k}" for k in a[:7]]   # one overflow bucket
+    ops += [f"set {k} 2" for k in b] + [f"erase {k}" for k in b[:7]]   # a second one
+    if nan:
+        ops += ["set 0 3", "set 32 4"]
+    ops += [f"set {k} 5" for k in c]                                   # two more: noverflow = 4 = 2^B
+    if iterator == "before":
+        ops += ["iter_start 0", "iter_next 0"]
+    ops.append(f"set {trigger} 6")                                     # a new key: same-size growth starts
+    if iterator == "during":
+        ops += ["iter_start 0", "iter_next 0"]
+    return ops + [op] + ["iter_next 0"] * 4
 
 
 SCENARIOS = {
@@ -193,19 +203,33 @@ def main():
             scenarios["nan_storm"] = nan_storm
         # The state matrix, in the domain with enough distinct keys (and NaN).
         matrix_domain = STATE_MATRIX_DOMAIN[target]
+        # One short program per state, so that each fits the target's max_len.
         for growth in ("none", "doubling"):
             for nan in ((False, True) if target in ("map_double", "map_struct") else (False,)):
-                name = f"state_matrix_{'nan_' if nan else ''}{growth}"
-                path = os.path.join(out, f"{name}_d{matrix_domain}.txt")
-                with open(path, "w") as f:
-                    f.write(program(target, matrix_domain, state_matrix(nan, growth)(), seed=7))
-                written += 1
+                for it in ("none", "before", "during"):
+                    for i, op in enumerate(WHOLE_MAP_OPS):
+                        name = f"state_{growth}_{'nan_' if nan else ''}{it}_{op}"
+                        path = os.path.join(out, f"{name}_d{matrix_domain}.txt")
+                        with open(path, "w") as f:
+                            f.write(program(target, matrix_domain, state_block(growth, it, nan, op, seed=i + 1), seed=7))
+                        written += 1
         for d in domains:
             for name, make in scenarios.items():
                 path = os.path.join(out, f"{name}_d{d}.txt")
                 with open(path, "w") as f:
                     f.write(program(target, d, make(), seed=d + 1))
                 written += 1
+        # Same-size growth: one short program per (NaN, iterator, op), so that
+        # each fits the target's max_len.
+        recipe = SAME_SIZE_RECIPES[target]
+        for nan in ((False, True) if target in ("map_double", "map_struct") else (False,)):
+            for it in ("none", "before", "during"):
+                for op in WHOLE_MAP_OPS:
+                    name = f"state_same_size_{'nan_' if nan else ''}{it}_{op}"
+                    path = os.path.join(out, f"{name}_d{recipe[0]}.txt")
+                    with open(path, "w") as f:
+                        f.write(program(target, recipe[0], same_size_block(recipe, it, nan, op), seed=recipe[1]))
+                    written += 1
     print(f"wrote {written} seed programs", file=sys.stderr)
 
 

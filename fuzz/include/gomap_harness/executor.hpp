@@ -217,8 +217,8 @@ class Executor {
         check_contents("contents");
         result = "ok";
         break;
-      case OpKind::IterCopy: result = do_iter_copy(op.iter, op.dest); break;
-      case OpKind::IterMove: result = do_iter_move(op.iter, op.dest); break;
+      case OpKind::IterCopy: result = do_iter_transfer(op.iter, op.dest, false); break;
+      case OpKind::IterMove: result = do_iter_transfer(op.iter, op.dest, true); break;
       case OpKind::MoveMap: result = do_move_map(); break;
     }
     GOMAP_EXPECT(map_->size() == oracle_size(), "len(m) matches the oracle", std::to_string(oracle_size()),
@@ -509,30 +509,12 @@ class Executor {
     return do_set(k, v);
   }
 
-  // Iterator j becomes a copy of iterator i: same position and snapshot,
-  // advancing independently from then on, so its model is a copy too.
-  std::string do_iter_copy(std::uint8_t i, std::uint8_t j) {
-    if (i == j) return "iterator copied onto itself";
-    IterSlot& from = iters_[i];
-    IterSlot& to = iters_[j];
-    if (!from.live()) {
-      to.stop();
-      return tracing_ ? "iterator " + std::to_string(j) + " = finished iterator " + std::to_string(i) : std::string();
-    }
-    if (to.live()) {
-      *to.it = *from.it;  // copy assignment over a live iterator
-    } else {
-      to.it.emplace(*from.it);
-    }
-    copy_model(from, to);
-    GOMAP_EXPECT(&to.it->key() == &from.it->key(), "a copied iterator stands where the original does", "same entry",
-                 "another entry");
-    return tracing_ ? "iterator " + std::to_string(j) + " = copy of iterator " + std::to_string(i) : std::string();
-  }
-
-  // Iterator j takes over iterator i; i is left finished.
-  std::string do_iter_move(std::uint8_t i, std::uint8_t j) {
-    if (i == j) return "iterator moved onto itself";
+  // Iterator j becomes a copy of iterator i (same position and snapshot,
+  // advancing independently from then on, so its model is a copy too), or,
+  // with `move`, takes over iterator i, which is left finished.
+  std::string do_iter_transfer(std::uint8_t i, std::uint8_t j, bool move) {
+    const char* verb = move ? "moved" : "copied";
+    if (i == j) return std::string("iterator ") + verb + " onto itself";
     IterSlot& from = iters_[i];
     IterSlot& to = iters_[j];
     if (!from.live()) {
@@ -540,19 +522,28 @@ class Executor {
       return tracing_ ? "iterator " + std::to_string(j) + " = finished iterator " + std::to_string(i) : std::string();
     }
     const std::size_t live_before = map_->stats().live_iterators;
-    const std::size_t want_after = live_before - (to.live() ? 1 : 0);  // to's old registration goes
+    // A copy registers one more iterator with the map; a move hands i's over.
+    // Either way j's old registration, if any, goes.
+    const std::size_t want_after = live_before + (move ? 0 : 1) - (to.live() ? 1 : 0);
     if (to.live()) {
-      *to.it = std::move(*from.it);
+      if (move) *to.it = std::move(*from.it);
+      else *to.it = *from.it;
     } else {
-      to.it.emplace(std::move(*from.it));
+      if (move) to.it.emplace(std::move(*from.it));
+      else to.it.emplace(*from.it);
     }
-    GOMAP_EXPECT(from.it->done(), "a moved-from iterator is finished", "done", "still yields");
     copy_model(from, to);
-    from.stop();
+    if (move) {
+      GOMAP_EXPECT(from.it->done(), "a moved-from iterator is finished", "done", "still yields");
+      from.stop();
+    } else {
+      GOMAP_EXPECT(&to.it->key() == &from.it->key(), "a copied iterator stands where the original does", "same entry",
+                   "another entry");
+    }
     const std::size_t live_after = map_->stats().live_iterators;
-    GOMAP_EXPECT(live_after == want_after, "moving an iterator hands over its registration with the map",
+    GOMAP_EXPECT(live_after == want_after, "copying or moving an iterator keeps the map's live-iterator count",
                  std::to_string(want_after) + " live iterators", std::to_string(live_after));
-    return tracing_ ? "iterator " + std::to_string(j) + " = moved iterator " + std::to_string(i) : std::string();
+    return tracing_ ? "iterator " + std::to_string(j) + " = " + verb + " iterator " + std::to_string(i) : std::string();
   }
 
   static void copy_model(const IterSlot& from, IterSlot& to) {
