@@ -26,6 +26,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import state_coverage  # noqa: E402  (ci/state_coverage.py: one definition of the state table)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGETS = ["map_u64", "map_string", "map_double", "map_bigkey", "map_collide", "map_struct"]
 TSAN_TARGETS = ["concurrent_map"]
@@ -146,6 +149,7 @@ class Night:
             "corpus": len(os.listdir(corpus)),
             "artifacts": sorted(os.listdir(artifacts)),
         }
+        stats["state_first_reach"] = state_coverage.first_reach(log_path)
         self.fuzz[target] = stats
         log(f"fuzz {target}: {stats['runs']} runs, {stats['exec_per_sec']} exec/s, cov {stats['cov']} ft {stats['ft']}, "
             f"{len(stats['artifacts'])} artifact(s)")
@@ -290,6 +294,24 @@ class Night:
             }
             log(f"engine coverage: lines {self.coverage['line_percent']}%, branches {self.coverage['branch_percent']}%")
 
+    # ------------------------------------------------------ state coverage
+    def measure_state_coverage(self):
+        """Which engine states (fuzz/README.md, "State space") each target
+        reached tonight: seconds to first reach from the fuzz logs, and the
+        states tonight's corpus reaches when replayed."""
+        replay = self.replay_tool(os.path.join(ROOT, "build", "fuzz", "fuzz", "gomap-replay"))
+        if not replay:
+            return
+        states, nan = state_coverage.catalogue(replay)
+        timed = {t: self.fuzz.get(t, {}).get("state_first_reach", {}) for t in TARGETS}
+        replayed = {t: state_coverage.replay_states(replay, t, [os.path.join(ROOT, "corpus", t),
+                                                                os.path.join(self.dir, "fuzz", t, "corpus")])
+                    for t in TARGETS}
+        targets, rows, summary = state_coverage.table(states, nan, timed, replayed)
+        self.states = {"targets": targets, "rows": rows, "summary": summary}
+        for t in targets:
+            log(f"states {t}: {summary[t]['reached']} of {summary[t]['reachable']} reachable reached")
+
     # ---------------------------------------------------------------- main
     def guarded(self, name, fn, *args):
         """Runs one phase; an unexpected error is recorded as a failed step and
@@ -331,6 +353,7 @@ class Night:
                 b = os.path.join(ROOT, "build", "fuzz", "fuzz", t)
                 if os.path.exists(b):
                     self.guarded(f"fuzz {t}", self.fuzz_target, b, t, asan_fuzz_s, ENV_ASAN, "asan+ubsan")
+        self.guarded("state coverage", self.measure_state_coverage)
         if "fuzz-tsan" in have and self.build("fuzz-tsan"):
             for t in TSAN_TARGETS:
                 b = os.path.join(ROOT, "build", "fuzz-tsan", "fuzz", t)
@@ -367,6 +390,7 @@ class Night:
         history = [json.loads(l) for l in open(history_path) if l.strip()]
         report = {"stamp": self.stamp, "budget_minutes": self.args.budget_minutes, "jobs": self.args.jobs,
                   "steps": self.steps, "fuzz": self.fuzz, "coverage": self.coverage,
+                  "state_coverage": getattr(self, "states", None),
                   "findings": list(self.findings.values()),
                   "ok": not self.findings and all(s["status"] == "ok" for s in self.steps)}
         json.dump(report, open(os.path.join(self.dir, "report.json"), "w"), indent=2)
@@ -387,7 +411,15 @@ class Night:
         c = r["coverage"]
         lines += ["", "## Engine coverage", "",
                   (f"Lines {c['line_percent']}% ({c['lines']}), branches {c['branch_percent']}% ({c['branches']}); "
-                   f"HTML: `{c['html']}`") if c else "not measured", "", "## Findings", ""]
+                   f"HTML: `{c['html']}`") if c else "not measured", "", "## State coverage", ""]
+        st = r.get("state_coverage")
+        if st:
+            lines += ["Seconds to first reach per engine state (fuzz/README.md, \"State space\"); `corpus`: reached "
+                      "by tonight's corpus, not timed; `n/a`: the target's keys cannot make it.", "",
+                      state_coverage.markdown(st["targets"], st["rows"], st["summary"])]
+        else:
+            lines.append("not measured")
+        lines += ["", "## Findings", ""]
         if not r["findings"]:
             lines.append("None.")
         for f in r["findings"]:
@@ -447,6 +479,18 @@ class Night:
             for f in r["findings"]) or "<li>None.</li>"
         steps = "".join(f"<tr><td>{html.escape(s['name'])}</td><td>{html.escape(s['status'])}</td><td>{s['seconds']}</td></tr>"
                         for s in r["steps"])
+        st = r.get("state_coverage")
+        if st:
+            head = "".join(f"<th>{html.escape(t)}</th>" for t in st["targets"])
+            body = "".join(f"<tr><td>{html.escape(name)}</td>" + "".join(
+                f'<td style="background:{"#fdd" if c == "miss" else "#eee" if c == "n/a" else "#dfd"}">{html.escape(c)}</td>'
+                for c in cells) + "</tr>" for name, cells in st["rows"])
+            total = "".join(f"<td>{st['summary'][t]['reached']} / {st['summary'][t]['reachable']}</td>" for t in st["targets"])
+            states_html = (f"<p>Seconds to first reach per engine state; <i>corpus</i>: reached by tonight's corpus, "
+                           f"not timed; <i>n/a</i>: the target's keys cannot make it.</p><table><tr><th>state</th>{head}</tr>"
+                           f"{body}<tr><th>reached</th>{total}</tr></table>")
+        else:
+            states_html = "<p>not measured</p>"
         cov = r["coverage"]
         cov_line = (f"Lines {cov['line_percent']}%, branches {cov['branch_percent']}% — "
                     f"<a href=\"{html.escape(cov['html'])}\">llvm-cov HTML</a>") if cov else "not measured"
@@ -460,6 +504,7 @@ td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}} td:first-child,t
 <p class="status">{status}: {len(r['findings'])} finding(s)</p>
 <h2>Fuzzing</h2><table><tr><th>target</th><th>sanitizer</th><th>runs</th><th>exec/s</th><th>cov</th><th>ft</th><th>corpus</th><th>artifacts</th></tr>{rows}</table>
 <h2>Engine coverage</h2><p>{cov_line}</p>
+<h2>State coverage</h2>{states_html}
 <h2>Over time ({len(history)} night(s))</h2><div class="charts">
 {chart('exec/s per target', exec_series, 'exec/s')}
 {chart('coverage (cov) per target', cov_series, 'edges')}

@@ -8,6 +8,10 @@ state names and which targets have NaN keys come from gomap-replay
 (--list-states, --list-targets), so nothing here restates them.
 
   ci/state_coverage.py --replay BIN RUN_DIR TARGET...   writes RUN_DIR/state_coverage.{md,json}
+
+The nightly imports it and also replays each target's corpus with
+`gomap-replay --states`, so that a state reached but not timed (libFuzzer's
+-fork mode keeps the workers' output) still shows as reached ("corpus").
 """
 import argparse
 import json
@@ -39,15 +43,25 @@ def first_reach(log_path):
     return reached
 
 
-def table(states, nan, per_target):
+def replay_states(replay, target, inputs):
+    """The states `inputs` (files or directories of target's inputs) reach."""
+    inputs = [i for i in inputs if os.path.exists(i)]
+    if not inputs:
+        return set()
+    out = subprocess.run([replay, "--states", "--target", target] + inputs, capture_output=True, text=True).stdout
+    return {f[2] for f in (l.split("\t") for l in out.splitlines()) if len(f) == 4 and f[0] == "state" and f[3] == "reached"}
+
+
+def table(states, nan, per_target, replayed=None):
     """Rows: states; columns: targets; cells: seconds to first reach, 'miss', or
     'n/a' where the target's keys cannot make the state (NaN states without NaN keys)."""
     targets = list(per_target)
     rows, summary = [], {}
     for t in targets:
         allowed = [s for s in states if nan.get(t) or not s.startswith("nan/")]
-        summary[t] = {"reachable": len(allowed), "reached": sum(1 for s in allowed if s in per_target[t]),
-                      "missed": [s for s in allowed if s not in per_target[t]]}
+        got = set(per_target[t]) | set((replayed or {}).get(t, ()))
+        summary[t] = {"reachable": len(allowed), "reached": sum(1 for s in allowed if s in got),
+                      "missed": [s for s in allowed if s not in got]}
     for s in states:
         cells = []
         for t in targets:
@@ -55,6 +69,8 @@ def table(states, nan, per_target):
                 cells.append("n/a")
             elif s in per_target[t]:
                 cells.append(f"{per_target[t][s]:.1f}")
+            elif replayed and s in replayed.get(t, ()):
+                cells.append("corpus")
             else:
                 cells.append("miss")
         rows.append((s, cells))
