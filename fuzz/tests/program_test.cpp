@@ -21,6 +21,7 @@ gh::Op random_op(std::mt19937_64& rng) {
   if (gh::op_has_iter(op.kind)) op.iter = static_cast<std::uint8_t>(rng() % gh::kMaxIterators);
   if (gh::op_has_key(op.kind)) op.key = static_cast<std::uint16_t>(rng() % 65536);
   if (gh::op_has_value(op.kind)) op.value = static_cast<std::uint8_t>(rng() % 256);
+  if (gh::op_has_dest(op.kind)) op.dest = static_cast<std::uint8_t>(rng() % gh::kMaxIterators);
   if (op.kind == gh::OpKind::NewMap) {
     op.hint = static_cast<std::uint8_t>(rng() % gh::kHintCodes);
     op.seed = static_cast<std::uint8_t>(rng() % 256);
