@@ -517,7 +517,7 @@ class Map {
     // live_iterators_ stays: an iterator belongs to the map object it was
     // started on, and unregisters from that object. Each object's contents
     // were just replaced wholesale, so its live iterators end (see
-    // "Replacing a map under an iterator" at the top of this file): the
+    // "Clearing and replacing under an iterator" at the top of this file): the
     // tables they read now belong to the other object.
     ++contents_epoch_;
     ++o.contents_epoch_;
