@@ -3,7 +3,8 @@
 //
 // The oracle is std::unordered_map for contents (keys folded by the target's
 // oracle_key, so -0.0 and +0.0 are one entry whose stored key is the last one
-// written; NaN entries are only counted, since no lookup can name one). Each
+// written; NaN entries are kept only as counts per representation, since no
+// lookup can name one, so their payloads are checked). Each
 // live engine iterator has an IterationModel that holds Go's guarantees:
 //   - no key is yielded twice (unless erased and re-inserted in between);
 //   - a yielded key is in the map now, so it was never erased before being
@@ -154,6 +155,21 @@ class Executor {
     Key stored;
     std::uint64_t value;
   };
+  // NaN entries: no lookup can name one, so the oracle keeps only how many
+  // there are of each representation (payload, and a struct's other fields).
+  struct NanEntries {
+    explicit NanEntries(std::pmr::memory_resource* r) : by_repr(r) {}
+    std::size_t count = 0;
+    std::pmr::unordered_map<OKey, std::size_t> by_repr;
+    void add(const OKey& k) {
+      ++count;
+      ++by_repr[k];
+    }
+    void clear() {
+      count = 0;
+      by_repr.clear();
+    }
+  };
 
   using KeySet = std::pmr::unordered_set<OKey>;
   struct IterationModel {
@@ -190,7 +206,7 @@ class Executor {
     std::uint8_t phases_before = 0;
     if (opts_.observer) {  // only the coverage observer compares states
       before = map_->stats();
-      nan_before = nan_count_ != 0;
+      nan_before = nans_.count != 0;
       phases_before = iterator_phases(before);
     }
     std::string result;
@@ -249,9 +265,7 @@ class Executor {
     for (auto& s : iters_) s.stop();  // they point into the map being replaced
     map_.reset();
     map_.emplace(static_cast<std::size_t>(hint), gomap::Seed{seed}, T::make_hash(domain_));
-    entries_.clear();
-    nan_count_ = 0;
-    nan_reprs_.clear();
+    oracle_clear();
     const unsigned want_b = go_b_for_hint(hint);
     GOMAP_EXPECT(map_->stats().B == want_b, "make(map, hint) sizes B like Go", "B=" + std::to_string(want_b),
            "B=" + std::to_string(map_->stats().B));
@@ -357,9 +371,7 @@ class Executor {
     const gomap::Stats s0 = map_->stats();
     map_->clear();
     const gomap::Stats s1 = map_->stats();
-    entries_.clear();
-    nan_count_ = 0;
-    nan_reprs_.clear();
+    oracle_clear();
     for (auto& s : iters_) {
       if (!s.live()) continue;
       s.model.required.clear();
@@ -427,8 +439,8 @@ class Executor {
     s.model.seen.clear();
     s.model.nan_required = s.model.nan_yielded = 0;
     for (const auto& [ok, e] : entries_) s.model.required.insert(ok);
-    s.model.nan_required = nan_count_;
-    s.model.nan_budget = nan_count_;
+    s.model.nan_required = nans_.count;
+    s.model.nan_budget = nans_.count;
     const gomap::Stats st = map_->stats();
     s.growths_at_start = st.growths;
     s.growing_at_start = st.growing;
@@ -471,7 +483,7 @@ class Executor {
     if (T::is_nan(k)) {
       GOMAP_EXPECT(s.model.nan_budget > 0, "iteration yields each NaN entry at most once, and only live ones",
              "at most " + std::to_string(s.model.nan_yielded) + " NaN yields", "another NaN");
-      GOMAP_EXPECT(nan_reprs_.count(T::oracle_key(k)) != 0, "iteration yields a NaN key as it was written (payload)",
+      GOMAP_EXPECT(nans_.by_repr.count(T::oracle_key(k)) != 0, "iteration yields a NaN key as it was written (payload)",
                    "one of the NaN keys in the map", "a NaN key never written: " + T::show_key(k));
       --s.model.nan_budget;
       ++s.model.nan_yielded;
@@ -546,13 +558,9 @@ class Executor {
     return tracing_ ? "iterator " + std::to_string(j) + " = " + verb + " iterator " + std::to_string(i) : std::string();
   }
 
+  // Everything an iterator slot knows but the engine iterator itself.
   static void copy_model(const IterSlot& from, IterSlot& to) {
-    to.model.required = from.model.required;
-    to.model.yielded = from.model.yielded;
-    to.model.seen = from.model.seen;
-    to.model.nan_required = from.model.nan_required;
-    to.model.nan_budget = from.model.nan_budget;
-    to.model.nan_yielded = from.model.nan_yielded;
+    to.model = from.model;  // the pmr sets keep their own (the run's) pool
     to.last_key = from.last_key;
     to.growths_at_start = from.growths_at_start;
     to.growing_at_start = from.growing_at_start;
@@ -585,12 +593,16 @@ class Executor {
   }
 
   // ------------------------------------------------------------ the oracle
-  std::size_t oracle_size() const { return entries_.size() + nan_count_; }
+  std::size_t oracle_size() const { return entries_.size() + nans_.count; }
+
+  void oracle_clear() {
+    entries_.clear();
+    nans_.clear();
+  }
 
   void oracle_insert(const Key& k, std::uint64_t v) {
     if (T::is_nan(k)) {
-      ++nan_count_;
-      ++nan_reprs_[T::oracle_key(k)];
+      nans_.add(T::oracle_key(k));
       for (auto& s : iters_)
         if (s.live()) ++s.model.nan_budget;
       return;
@@ -628,14 +640,13 @@ class Executor {
       GOMAP_EXPECT(T::value_code(*v) == e.value, std::string(what) + ": every value matches",
              T::show_key(e.stored) + " = " + std::to_string(e.value), std::to_string(T::value_code(*v)));
     }
-    std::size_t nans = 0, total = 0;
+    std::size_t total = 0;
     KeySet seen(&pool_);
-    std::pmr::unordered_map<OKey, std::size_t> nan_reprs(&pool_);
+    NanEntries nans(&pool_);
     for (auto&& [k, v] : m) {
       ++total;
       if (T::is_nan(k)) {
-        ++nans;
-        ++nan_reprs[T::oracle_key(k)];
+        nans.add(T::oracle_key(k));
         continue;
       }
       const OKey ok = T::oracle_key(k);
@@ -647,8 +658,9 @@ class Executor {
       GOMAP_EXPECT(T::value_code(v) == e.value, std::string(what) + ": iteration yields current values",
              std::to_string(e.value), std::to_string(T::value_code(v)));
     }
-    GOMAP_EXPECT(nans == nan_count_, std::string(what) + ": NaN entries", std::to_string(nan_count_), std::to_string(nans));
-    GOMAP_EXPECT(nan_reprs == nan_reprs_, std::string(what) + ": NaN keys keep their payloads",
+    GOMAP_EXPECT(nans.count == nans_.count, std::string(what) + ": NaN entries", std::to_string(nans_.count),
+                 std::to_string(nans.count));
+    GOMAP_EXPECT(nans.by_repr == nans_.by_repr, std::string(what) + ": NaN keys keep their payloads",
                  "the NaN keys as written", "NaN keys with other payloads");
     GOMAP_EXPECT(total == oracle_size(), std::string(what) + ": iteration yields every entry", std::to_string(oracle_size()),
            std::to_string(total));
@@ -687,8 +699,7 @@ class Executor {
   std::size_t index_ = 0;
   std::optional<MapT> map_;
   std::pmr::unordered_map<OKey, Entry> entries_{&pool_};
-  std::size_t nan_count_ = 0;
-  std::pmr::unordered_map<OKey, std::size_t> nan_reprs_{&pool_};  // NaN entries by representation
+  NanEntries nans_{&pool_};
   std::array<IterSlot, kMaxIterators> iters_{IterSlot(&pool_), IterSlot(&pool_), IterSlot(&pool_), IterSlot(&pool_)};
 };
 
