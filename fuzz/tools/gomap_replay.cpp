@@ -67,6 +67,16 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  // One mode per run: a flag that would be ignored is an error, not a guess.
+  const int modes = int(to_text) + int(to_binary) + int(emit) + int(states) + int(list_targets || list_states);
+  if (modes > 1) {
+    std::cerr << "gomap-replay: error: --to-text, --to-binary, --emit-test, --states and --list-* do not combine\n";
+    return 2;
+  }
+  if ((list_targets || list_states) && !inputs.empty()) {
+    std::cerr << "gomap-replay: error: --list-targets and --list-states take no inputs\n";
+    return 2;
+  }
   if (list_targets || list_states) {
     if (list_targets) {
       for (std::string_view t : gh::kTargetNames) {
