@@ -299,7 +299,7 @@ class Night:
         """Which engine states (fuzz/README.md, "State space") each target
         reached tonight: seconds to first reach from the fuzz logs, and the
         states tonight's corpus reaches when replayed."""
-        replay = self.replay_tool(os.path.join(ROOT, "build", "fuzz", "fuzz", "gomap-replay"))
+        replay = self.replay_tool(os.path.join(ROOT, "build", "fuzz", "fuzz", TARGETS[0]))  # the fuzz build's
         if not replay:
             return
         states, nan = state_coverage.catalogue(replay)

@@ -17,8 +17,11 @@ replays the corpus with --deep.
 import os
 import sys
 
+# Targets whose keys can be NaN (gomap-replay --list-targets says "nan").
+NAN_TARGETS = ("map_double", "map_struct")
+
 TARGETS = {
-    # target: (domains to write seeds for, is the double target)
+    # target: the domains to write the scenario seeds for
     "map_u64": [0, 1, 2],
     "map_string": [0, 1, 2],
     "map_double": [0, 1, 2],
@@ -199,13 +202,14 @@ def main():
         out = os.path.join(root, "seeds", target)
         os.makedirs(out, exist_ok=True)
         scenarios = dict(SCENARIOS)
-        if target in ("map_double", "map_struct"):
+        nan_cases = (False, True) if target in NAN_TARGETS else (False,)
+        if target in NAN_TARGETS:
             scenarios["nan_storm"] = nan_storm
         # The state matrix, in the domain with enough distinct keys (and NaN).
         matrix_domain = STATE_MATRIX_DOMAIN[target]
         # One short program per state, so that each fits the target's max_len.
         for growth in ("none", "doubling"):
-            for nan in ((False, True) if target in ("map_double", "map_struct") else (False,)):
+            for nan in nan_cases:
                 for it in ("none", "before", "during"):
                     for i, op in enumerate(WHOLE_MAP_OPS):
                         name = f"state_{growth}_{'nan_' if nan else ''}{it}_{op}"
@@ -222,7 +226,7 @@ def main():
         # Same-size growth: one short program per (NaN, iterator, op), so that
         # each fits the target's max_len.
         recipe = SAME_SIZE_RECIPES[target]
-        for nan in ((False, True) if target in ("map_double", "map_struct") else (False,)):
+        for nan in nan_cases:
             for it in ("none", "before", "during"):
                 for op in WHOLE_MAP_OPS:
                     name = f"state_same_size_{'nan_' if nan else ''}{it}_{op}"
