@@ -154,6 +154,31 @@ TEST(KeyTraits, StructWithDoubleGrowsUnderAnIteratorLikeGo) {
   m.check_invariants();
 }
 
+// A key that cannot be assigned (a const member) still works: the default
+// traits ask for a key update, which such a key cannot take, so the first
+// stored key stays.
+struct Frozen {
+  const int id;
+  std::string name;
+  friend bool operator==(const Frozen& a, const Frozen& b) { return a.id == b.id && a.name == b.name; }
+};
+struct FrozenHash {
+  std::uint64_t operator()(const Frozen& f, std::uint64_t seed) const noexcept {
+    return gomap::Hash<std::string>{}(f.name, seed ^ static_cast<std::uint64_t>(f.id));
+  }
+};
+static_assert(!std::is_copy_assignable_v<Frozen> && gomap::KeyTraits<Frozen>::needs_key_update);
+
+TEST(KeyTraits, KeyThatCannotBeAssignedStillWorks) {
+  gomap::Map<Frozen, int, FrozenHash> m(0, gomap::Seed{5});
+  for (int i = 0; i < 100; ++i) m.insert_or_assign(Frozen{i, "f"}, i);
+  m.insert_or_assign(Frozen{7, "f"}, 70);
+  ASSERT_EQ(m.size(), 100u);
+  ASSERT_NE(m.find(Frozen{7, "f"}), nullptr);
+  EXPECT_EQ(*m.find(Frozen{7, "f"}), 70);
+  m.check_invariants();
+}
+
 // x87 long double: 10 value bytes in a 16-byte object. Equal values with
 // different padding must hash alike and find each other.
 TEST(KeyTraits, LongDoubleHashIgnoresPadding) {

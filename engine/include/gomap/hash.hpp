@@ -128,7 +128,8 @@ struct Equal {
 // certain (integers, enums, pointers, types whose equal values have equal
 // bytes, and compounds of those), and needs a key update whenever equal
 // values may have different representations (anything whose bytes are not
-// its identity). A user type that knows better (no float inside, == that
+// its identity; the update needs a copy-assignable key, and a key type that
+// is not keeps the key first stored). A user type that knows better (no float inside, == that
 // only compares identity) may specialise KeyTraits as an optimisation.
 namespace detail {
 

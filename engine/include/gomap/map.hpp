@@ -1162,7 +1162,8 @@ class Map {
           const unsigned i = detail::byte_index(m);
           if (b->tophash[i] != top || !eq_(key, key_at(b, i))) continue;
 #if !defined(GOMAP_CANARY_NO_KEY_UPDATE)
-          if constexpr (kNeedsKeyUpdate) key_at(b, i) = key;
+          // A key type that cannot be assigned keeps the key first stored.
+          if constexpr (kNeedsKeyUpdate && std::is_copy_assignable_v<K>) key_at(b, i) = key;
 #endif
           V& v = value_at(b, i);
           on_found(v);
