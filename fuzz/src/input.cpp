@@ -1,5 +1,7 @@
 #include "gomap_harness/input.hpp"
 
+#include "gomap_harness/targets.hpp"
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>

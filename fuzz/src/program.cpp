@@ -1,6 +1,8 @@
 // The binary and text forms of the operation language (see program.hpp).
 #include "gomap_harness/program.hpp"
 
+#include "gomap_harness/targets.hpp"
+
 #include <cctype>
 #include <charconv>
 #include <cstring>
@@ -59,6 +61,11 @@ std::uint8_t first_byte_for(OpKind kind) {
 
 }  // namespace
 
+std::optional<std::string_view> target_name(std::uint8_t id) {
+  if (id >= kTargetNames.size()) return std::nullopt;
+  return kTargetNames[id];
+}
+
 std::optional<std::uint8_t> target_id(std::string_view name) {
   for (std::size_t i = 0; i < kTargetNames.size(); ++i)
     if (kTargetNames[i] == name) return static_cast<std::uint8_t>(i);
@@ -94,8 +101,8 @@ std::string target_list() {
 }
 
 bool has_binary_header(const std::uint8_t* data, std::size_t size, std::string* target) {
-  if (size < 5 || std::memcmp(data, kMagic, 4) != 0 || data[4] >= kTargetNames.size()) return false;
-  if (target) *target = std::string(kTargetNames[data[4]]);
+  if (size < 5 || std::memcmp(data, kMagic, 4) != 0 || !target_name(data[4])) return false;
+  if (target) *target = std::string(*target_name(data[4]));
   return true;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gomap_harness/program.hpp"
+#include "gomap_harness/targets.hpp"
 
 namespace gh = gomap_harness;
 

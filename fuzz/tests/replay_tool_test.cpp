@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "gomap_harness/program.hpp"
+#include "gomap_harness/targets.hpp"
 
 namespace fs = std::filesystem;
 namespace gh = gomap_harness;
@@ -322,4 +323,42 @@ TEST(Corpus, SeedsReachEveryReachableState) {
                                      }();
     EXPECT_GT(reachable, 0u) << t;
   }
+}
+
+// The registry (targets.hpp) is the one list of targets: CMake globs
+// fuzz/targets/map_*.cpp, and every target needs a file there, seeds, a
+// corpus, a regressions folder and its libFuzzer options. A file, folder or
+// options file for a target the registry does not know would be skipped
+// silently by everything that reads the registry, so it fails here.
+TEST(Registry, TargetFilesMatchTheRegistry) {
+  TempDir d;
+  const ToolRun r = replay(d, {"--list-targets"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  std::vector<std::string> listed;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) listed.push_back(line.substr(0, line.find('\t')));
+  ASSERT_FALSE(listed.empty());
+  const fs::path src(GOMAP_SOURCE_DIR);
+  auto names_in = [](const fs::path& dir, const std::string& ext, bool dirs) {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const std::string n = e.path().filename().string();
+      if (n.rfind("map_", 0) != 0) continue;
+      if (dirs ? e.is_directory() : e.path().extension() == ext) out.push_back(e.path().stem().string());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  std::vector<std::string> want = listed;
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(names_in(src / "fuzz" / "targets", ".cpp", false), want) << "fuzz/targets/map_*.cpp";
+  EXPECT_EQ(names_in(src / "corpus" / "seeds", "", true), want) << "corpus/seeds/";
+  EXPECT_EQ(names_in(src / "corpus", "", true), want) << "corpus/<target>/";
+  EXPECT_EQ(names_in(src / "corpus" / "regressions", "", true), want) << "corpus/regressions/";
+  EXPECT_EQ(names_in(src / "corpus", ".options", false), want) << "corpus/<target>.options";
+  // Nothing else under corpus/regressions/ either (a concurrent_map/ folder
+  // would need its own replay test).
+  for (const auto& e : fs::directory_iterator(src / "corpus" / "regressions"))
+    EXPECT_TRUE(!e.is_directory() || std::count(want.begin(), want.end(), e.path().filename().string()))
+        << e.path() << " is not a registered target";
 }

@@ -79,12 +79,10 @@ int main(int argc, char** argv) {
   }
   if (list_targets || list_states) {
     if (list_targets) {
-      for (std::string_view t : gh::kTargetNames) {
-        gh::with_target(t, [&]<class T>() {
-          std::cout << t << "\t" << unsigned(*gh::target_id(t)) << "\t" << T::domains << "\t"
-                    << (T::has_nan ? "nan" : "no-nan") << "\n";
-        });
-      }
+      gh::for_each_target([&]<class T>() {
+        std::cout << T::name << "\t" << unsigned(*gh::target_id(T::name)) << "\t" << T::domains << "\t"
+                  << (T::has_nan ? "nan" : "no-nan") << "\n";
+      });
     }
     if (list_states)
       for (std::size_t s = 0; s < gh::states::kStates; ++s) std::cout << gh::states::name(s) << "\n";

@@ -723,7 +723,7 @@ inline RunResult run_text_program(std::string_view text, ExecOptions opts = {}) 
   if (auto r = execute_named(p, std::move(opts))) return *r;
   RunResult r;
   r.ok = false;
-  r.failure = Failure{0, "(program)", "the program names a known target", "target map_u64|map_string|...",
+  r.failure = Failure{0, "(program)", "the program names a known target", "one of: " + target_list(),
                       "target '" + p.target + "'"};
   return r;
 }

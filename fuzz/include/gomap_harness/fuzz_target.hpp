@@ -115,7 +115,17 @@ int fuzz_one(const std::uint8_t* data, std::size_t size, std::uint8_t* counters)
 #define GOMAP_EXTRA_COUNTERS_PTR nullptr
 #endif
 
+// The build names each target after its file (fuzz/targets/<name>.cpp), so a
+// file that runs another target than its name says fails to compile.
+#if defined(GOMAP_TARGET_FILE_NAME)
+#define GOMAP_CHECK_TARGET_FILE_NAME(TargetType) \
+  static_assert(TargetType::name == GOMAP_TARGET_FILE_NAME, "fuzz/targets/<name>.cpp must run the target <name>");
+#else
+#define GOMAP_CHECK_TARGET_FILE_NAME(TargetType)
+#endif
+
 #define GOMAP_FUZZ_TARGET(TargetType)                                                              \
+  GOMAP_CHECK_TARGET_FILE_NAME(TargetType)                                                         \
   GOMAP_EXTRA_COUNTERS_ATTR std::uint8_t gomap_extra_counters[::gomap_harness::kExtraCounters];  \
   extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {             \
     return ::gomap_harness::fuzz_one<TargetType>(data, size, GOMAP_EXTRA_COUNTERS_PTR);            \

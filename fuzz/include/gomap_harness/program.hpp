@@ -88,13 +88,12 @@ struct Program {
   friend bool operator==(const Program&, const Program&) = default;
 };
 
-// The fuzz targets, by id (the binary header stores the id).
-// Append only: the index is the id in binary headers of saved crash files.
-inline constexpr std::array<std::string_view, 6> kTargetNames = {"map_u64",    "map_string",  "map_double",
-                                                                 "map_bigkey", "map_collide", "map_struct"};
+// The fuzz targets' names and binary ids come from the registry in
+// targets.hpp (AllTargets); these look them up.
 // "map_u64 map_string ..." for messages.
 std::string target_list();
 std::optional<std::uint8_t> target_id(std::string_view name);
+std::optional<std::string_view> target_name(std::uint8_t id);
 
 // Hints: a table, so that the binary form stays small and the absurd hints of
 // Go's TestIgnoreBogusMapHint are reachable.

@@ -17,6 +17,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <gomap/hash.hpp>
 
@@ -360,17 +361,40 @@ struct StructTarget : TargetBase<DoubleLabel, TrackedValue>, TrackedValues {
   static std::string show_key(const Key& k) { return "{" + DoubleTarget::show_key(k.x) + ", " + StringTarget::show_key(k.label) + "}"; }
 };
 
-// Calls f.template operator()<Target>() for the target named `name`; returns
-// false if there is no such target.
+// ---- The registry: every single-thread map target, once. Append only: a
+// target's index here is its id in the binary header of saved crash files.
+// Names, ids, dispatch (with_target), `gomap-replay --list-targets` (which
+// CMake's tests, corpus/make_seeds.py, corpus/build.sh and ci/ read) and the
+// "known targets" of error messages all derive from this list. To add a
+// target see fuzz/README.md, "Adding a target or an op".
+template <class... Ts>
+struct TargetList {
+  static constexpr std::size_t size = sizeof...(Ts);
+  static constexpr std::array<std::string_view, sizeof...(Ts)> names = {Ts::name...};
+  // Calls f.template operator()<T>() for every target, in id order.
+  template <class F>
+  static void for_each(F&& f) {
+    (f.template operator()<Ts>(), ...);
+  }
+  // Calls f.template operator()<T>() for the target named `name`; false if none is.
+  template <class F>
+  static bool with(std::string_view name, F&& f) {
+    return ((name == Ts::name ? (f.template operator()<Ts>(), true) : false) || ...);
+  }
+};
+
+using AllTargets = TargetList<U64Target, StringTarget, DoubleTarget, BigKeyTarget, CollideTarget, StructTarget>;
+
+inline constexpr const auto& kTargetNames = AllTargets::names;
+static_assert(kTargetNames.size() < 256, "the binary header stores a target id in one byte");
+
 template <class F>
 bool with_target(std::string_view name, F&& f) {
-  if (name == U64Target::name) return f.template operator()<U64Target>(), true;
-  if (name == StringTarget::name) return f.template operator()<StringTarget>(), true;
-  if (name == DoubleTarget::name) return f.template operator()<DoubleTarget>(), true;
-  if (name == BigKeyTarget::name) return f.template operator()<BigKeyTarget>(), true;
-  if (name == CollideTarget::name) return f.template operator()<CollideTarget>(), true;
-  if (name == StructTarget::name) return f.template operator()<StructTarget>(), true;
-  return false;
+  return AllTargets::with(name, std::forward<F>(f));
+}
+template <class F>
+void for_each_target(F&& f) {
+  AllTargets::for_each(std::forward<F>(f));
 }
 
 }  // namespace gomap_harness
