@@ -53,9 +53,7 @@ for target in $targets; do
     mv -f "$out.tmp" "$out"
     n=$((n + 1))
   done
-  if "$replay" --help 2>/dev/null | grep -q -- '--dict'; then
-    "$replay" --dict "$target" >"$target.dict.tmp" || { echo "corpus/build.sh: error: cannot write $target.dict" >&2; rm -f "$target.dict.tmp"; exit 3; }
-    mv -f "$target.dict.tmp" "$target.dict"
-  fi
+  "$replay" --dict "$target" >"$target.dict.tmp" || { echo "corpus/build.sh: error: cannot write $target.dict" >&2; rm -f "$target.dict.tmp"; exit 3; }
+  mv -f "$target.dict.tmp" "$target.dict"
 done
-echo "corpus/build.sh: compiled $n seed programs"
+echo "corpus/build.sh: compiled $n seed programs and wrote the dictionaries"

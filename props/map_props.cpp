@@ -98,12 +98,12 @@ RC_GTEST_PROP(IterationAcrossGrowth, String, ()) {
 // removed (the executor checks each after every clear)
 RC_GTEST_PROP(ClearSemantics, DoubleWithIterators, ()) {
   gh::rcgen::OpMix mix = gh::rcgen::OpMix::iteration_heavy();
-  mix.clear = 4;
+  mix[gh::OpKind::Clear] = 4;
   run_and_check<gh::DoubleTarget>("ClearSemantics_Double", *programs<gh::DoubleTarget>(mix));
 }
 RC_GTEST_PROP(ClearSemantics, CollideWithIterators, ()) {
   gh::rcgen::OpMix mix = gh::rcgen::OpMix::iteration_heavy();
-  mix.clear = 4;
+  mix[gh::OpKind::Clear] = 4;
   run_and_check<gh::CollideTarget>("ClearSemantics_Collide", *programs<gh::CollideTarget>(mix));
 }
 

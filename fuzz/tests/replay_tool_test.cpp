@@ -362,3 +362,15 @@ TEST(Registry, TargetFilesMatchTheRegistry) {
     EXPECT_TRUE(!e.is_directory() || std::count(want.begin(), want.end(), e.path().filename().string()))
         << e.path() << " is not a registered target";
 }
+
+// The shipped dictionaries are build outputs of the op table: one that
+// differs from `gomap-replay --dict` is stale (rerun corpus/build.sh).
+TEST(Corpus, DictionariesMatchTheOpTable) {
+  TempDir d;
+  for (std::string_view t : gh::kTargetNames) {
+    const ToolRun r = replay(d, {"--dict", std::string(t)});
+    ASSERT_EQ(r.exit_code, 0) << describe(r);
+    const fs::path shipped = fs::path(GOMAP_SOURCE_DIR) / "corpus" / (std::string(t) + ".dict");
+    EXPECT_EQ(read_file(shipped), r.out) << shipped << " is stale: rerun corpus/build.sh";
+  }
+}

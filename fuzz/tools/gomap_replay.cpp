@@ -7,6 +7,7 @@
 //   gomap-replay --to-binary --out FILE.bin FILE.txt   # compile a text program (corpus seeds)
 //   gomap-replay --states FILE|DIR...                 # which engine states (state_space.hpp) the inputs reach
 //   gomap-replay --list-targets | --list-states
+//   gomap-replay --dict TARGET                        # the target's libFuzzer dictionary
 //
 // Exit status: 0 every input replayed without divergence; 1 some input
 // diverged; 2 bad usage or an input that could not be read (a one-line reason
@@ -53,6 +54,8 @@ int main(int argc, char** argv) {
   std::string out;
   app.add_option("inputs", inputs, "crash files, corpus entries, text programs or directories of them");
   app.add_flag("--list-targets", list_targets, "print every target: name, binary id, domains, whether it has NaN keys");
+  std::optional<std::string> dict_target;
+  app.add_option("--dict", dict_target, "print the libFuzzer dictionary of a target (corpus/build.sh writes corpus/<target>.dict)");
   app.add_flag("--list-states", list_states, "print every engine state of the state space (fuzz/README.md)");
   app.add_flag("--states", states, "print the engine states the inputs reach, per target, instead of traces");
   app.add_option("--target", target, "target to run as (default: from the header, the text, or the path)");
@@ -68,10 +71,25 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   // One mode per run: a flag that would be ignored is an error, not a guess.
-  const int modes = int(to_text) + int(to_binary) + int(emit) + int(states) + int(list_targets || list_states);
+  const int modes = int(to_text) + int(to_binary) + int(emit) + int(states) + int(list_targets || list_states) +
+                    int(dict_target.has_value());
   if (modes > 1) {
-    std::cerr << "gomap-replay: error: --to-text, --to-binary, --emit-test, --states and --list-* do not combine\n";
+    std::cerr << "gomap-replay: error: --to-text, --to-binary, --emit-test, --states, --dict and --list-* do not combine\n";
     return 2;
+  }
+  if (dict_target) {
+    if (!inputs.empty()) {
+      std::cerr << "gomap-replay: error: --dict takes no inputs\n";
+      return 2;
+    }
+    const bool known = gh::with_target(*dict_target, [&]<class T>() {
+      std::cout << gh::fuzz_dictionary(T::name, {T::dict_keys.begin(), T::dict_keys.end()});
+    });
+    if (!known) {
+      std::cerr << "gomap-replay: error: unknown target '" << *dict_target << "' (known: " << gh::target_list() << ")\n";
+      return 2;
+    }
+    return 0;
   }
   if ((list_targets || list_states) && !inputs.empty()) {
     std::cerr << "gomap-replay: error: --list-targets and --list-states take no inputs\n";

@@ -89,6 +89,8 @@ struct TargetBase {
   static constexpr bool has_nan = false;  // some key code makes a NaN (non-reflexive) key
   static bool is_nan(const Key&) { return false; }
   static bool same_representation(const Key& a, const Key& b) { return a == b; }
+  // Key codes worth a libFuzzer dictionary token (name, code), domain 0.
+  static constexpr std::array<std::pair<std::string_view, std::uint16_t>, 0> dict_keys{};
 };
 
 // Values that are TrackedValue.
@@ -170,6 +172,9 @@ struct StringTarget : TargetBase<std::string, std::string> {
 struct DoubleTarget : TargetBase<double, TrackedValue>, TrackedValues {
   static constexpr std::string_view name = "map_double";
   static constexpr bool has_nan = true;
+  // Domain 0's codes of NaN, +0, -0 and +inf (see special()).
+  static constexpr std::array<std::pair<std::string_view, std::uint16_t>, 4> dict_keys{
+      {{"nan_key", 0}, {"zero_key", 3}, {"negzero_key", 4}, {"inf_key", 5}}};
   using Hash = gomap::Hash<double>;
   using OracleKey = std::uint64_t;  // bits of the value with -0.0 folded into +0.0
   static constexpr unsigned domains = 3;
@@ -327,6 +332,10 @@ static_assert(!gomap::KeyTraits<DoubleLabel>::reflexive && gomap::KeyTraits<Doub
 struct StructTarget : TargetBase<DoubleLabel, TrackedValue>, TrackedValues {
   static constexpr std::string_view name = "map_struct";
   static constexpr bool has_nan = true;
+  // Domain 0: the low 4 bits of a code pick the double (as map_double's
+  // special()), the next 2 the label.
+  static constexpr std::array<std::pair<std::string_view, std::uint16_t>, 6> dict_keys{
+      {{"nan_key", 0}, {"zero_key", 3}, {"negzero_key", 4}, {"inf_key", 5}, {"negzero_label_b", 0x14}, {"nan_label_c", 0x31}}};
   using Hash = DoubleLabelHash;
   using OracleKey = std::string;  // the double's bits (-0.0 folded into +0.0), then the label
   static constexpr unsigned domains = 3;
