@@ -26,7 +26,7 @@
 
 #include "gomap_harness/executor.hpp"
 #include "gomap_harness/fuzz_target.hpp"
-#include "gomap_harness/input.hpp"
+#include "gomap_harness/program_file.hpp"
 #include "gomap_harness/state_space.hpp"
 
 namespace gh = gomap_harness;

@@ -4,7 +4,7 @@
 // decode the bytes (every byte string is a program), run it through the one
 // executor, and on a failure print the decoded failure and abort, so that
 // libFuzzer saves the input as a crash. The same file links either with
-// libFuzzer (the fuzz preset) or with replay_main.cpp (any compiler), which
+// libFuzzer (the fuzz preset) or with standalone_main.cpp (any compiler), which
 // feeds files and directories to the same function.
 //
 // Extra coverage: libFuzzer also treats the bytes of the

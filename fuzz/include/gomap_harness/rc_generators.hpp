@@ -170,7 +170,8 @@ inline rc::Gen<Program> program_near_growth(std::string target, unsigned domains
 
 // Clear in the middle of an iteration: fill n keys, start an iterator,
 // advance it k times (so it may stand in any bucket of a chain, overflow
-// buckets included), clear, then random ops. Go issue 59411's shape.
+// buckets included), clear, then random ops: the shape of
+// corpus/regressions/map_u64/go_issue_59411_clear_mid_growth_in_range.txt.
 inline rc::Gen<Program> program_clear_mid_iteration(std::string target, unsigned domains) {
   return rc::gen::map(
       rc::gen::tuple(rc::gen::inRange<unsigned>(1, 64), rc::gen::inRange<unsigned>(0, 64),

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "gomap_harness/input.hpp"
+#include "gomap_harness/program_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 extern "C" const char* gomap_fuzz_target_name();

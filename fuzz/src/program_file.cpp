@@ -1,4 +1,4 @@
-#include "gomap_harness/input.hpp"
+#include "gomap_harness/program_file.hpp"
 
 #include "gomap_harness/targets.hpp"
 
