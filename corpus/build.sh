@@ -13,8 +13,8 @@ corpus/<target>.dict, for every target `gomap-replay --list-targets` prints.
 Regenerate the text seeds first with corpus/make_seeds.py when it changes.
 The default gomap-replay is build/dev/fuzz/gomap-replay; a relative path is
 taken from the current directory.
-Exit status: 0 done; 2 bad usage, a missing tool, or seeds that do not
-match the registry; 3 a write failed.
+Exit status: 0 done; 2 bad usage, or seeds that do not match the registry;
+3 gomap-replay missing or failing, or a write failed.
 USAGE
 }
 set -euo pipefail
@@ -32,9 +32,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [[ -z $replay ]]; then
   replay=$here/../build/dev/fuzz/gomap-replay
 elif [[ $replay != /* ]]; then
-  replay=$PWD/$replay
+  replay=$PWD/${replay#./}
 fi
-[[ -x $replay && -f $replay ]] || { echo "corpus/build.sh: error: $replay not built (cmake --build --preset dev --target gomap-replay)" >&2; exit 2; }
+[[ -x $replay && -f $replay ]] || { echo "corpus/build.sh: error: $replay is not an executable file (build it: cmake --build --preset dev --target gomap-replay)" >&2; exit 3; }
 cd "$here"
 targets=$("$replay" --list-targets | cut -f1) || { echo "corpus/build.sh: error: $replay --list-targets failed" >&2; exit 3; }
 for dir in seeds/*/; do
@@ -45,15 +45,15 @@ n=0
 for target in $targets; do
   srcs=(seeds/"$target"/*.txt)
   [[ -e ${srcs[0]} ]] || { echo "corpus/build.sh: error: no seeds for $target in corpus/seeds/$target (run corpus/make_seeds.py)" >&2; exit 2; }
-  mkdir -p "$target"
+  mkdir -p "$target" || { echo "corpus/build.sh: error: cannot create corpus/$target" >&2; exit 3; }
   for src in "${srcs[@]}"; do
     out="$target/$(basename "${src%.txt}").bin"
     rm -f "$out.tmp"
-    "$replay" --to-binary --out "$out.tmp" "$src" >/dev/null || { echo "corpus/build.sh: error: cannot compile $src" >&2; exit 2; }
-    mv -f "$out.tmp" "$out"
+    "$replay" --to-binary --out "$out.tmp" "$src" >/dev/null || { echo "corpus/build.sh: error: cannot compile $src (see above)" >&2; exit 2; }
+    mv -f "$out.tmp" "$out" || { echo "corpus/build.sh: error: cannot write $out" >&2; exit 3; }
     n=$((n + 1))
   done
   "$replay" --dict "$target" >"$target.dict.tmp" || { echo "corpus/build.sh: error: cannot write $target.dict" >&2; rm -f "$target.dict.tmp"; exit 3; }
-  mv -f "$target.dict.tmp" "$target.dict"
+  mv -f "$target.dict.tmp" "$target.dict" || { echo "corpus/build.sh: error: cannot write $target.dict" >&2; exit 3; }
 done
 echo "corpus/build.sh: compiled $n seed programs and wrote the dictionaries"

@@ -194,17 +194,23 @@ SCENARIOS = {
 }
 
 
+def fail(status, message):
+    """One line on stderr and the exit status: 2 bad usage or input, 3 the environment."""
+    print(f"make_seeds.py: error: {message}", file=sys.stderr)
+    sys.exit(status)
+
+
 def registry(replay):
     """The targets, from the one registry (targets.hpp) via the replay tool:
     [(name, domain count, has NaN keys)] in id order."""
     try:
         out = subprocess.run([replay, "--list-targets"], check=True, capture_output=True, text=True).stdout
     except (OSError, subprocess.CalledProcessError) as e:
-        sys.exit(f"make_seeds.py: error: cannot run {replay} --list-targets ({e}); "
-                 "build it with: cmake --build --preset dev --target gomap-replay")
+        fail(3, f"cannot run {replay} --list-targets ({e}); build it with: "
+                "cmake --build --preset dev --target gomap-replay")
     targets = []
     for line in out.splitlines():
-        name, _id, domains, nan = line.split("\t")
+        name, _id, domains, nan = line.split("\t")[:4]
         targets.append((name, int(domains), nan == "nan"))
     return targets
 
@@ -221,7 +227,7 @@ def main():
         missing = [table for table, have in (("STATE_MATRIX_DOMAIN", STATE_MATRIX_DOMAIN),
                                              ("SAME_SIZE_RECIPES", SAME_SIZE_RECIPES)) if target not in have]
         if missing:
-            sys.exit(f"make_seeds.py: error: no seeds for target {target}: add it to {' and '.join(missing)}")
+            fail(2, f"no seeds for target {target}: add it to {' and '.join(missing)}")
         domains = SCENARIO_DOMAINS.get(target, list(range(domain_count)))
         out = os.path.join(HERE, "seeds", target)
         os.makedirs(out, exist_ok=True)

@@ -166,6 +166,32 @@ std::vector<std::string_view> split_words(std::string_view line) {
   return words;
 }
 
+// Why `line` is not text (a control byte or invalid UTF-8), or nullptr.
+const char* invalid_text(std::string_view line) {
+  for (std::size_t i = 0; i < line.size();) {
+    const auto c = static_cast<unsigned char>(line[i]);
+    if (c < 0x80) {
+      if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) return "control byte (not a text program)";
+      ++i;
+      continue;
+    }
+    // A UTF-8 lead byte and its continuation bytes; no overlong forms,
+    // surrogates or code points past U+10FFFF.
+    const std::size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (n == 0 || i + n > line.size()) return "invalid UTF-8 (not a text program)";
+    std::uint32_t cp = c & (0xff >> (n + 1));
+    for (std::size_t k = 1; k < n; ++k) {
+      const auto cc = static_cast<unsigned char>(line[i + k]);
+      if ((cc & 0xc0) != 0x80) return "invalid UTF-8 (not a text program)";
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+      return "invalid UTF-8 (not a text program)";
+    i += n;
+  }
+  return nullptr;
+}
+
 std::uint64_t parse_number(std::string_view w, std::uint64_t max, std::size_t line_no, const char* what) {
   std::uint64_t v = 0;
   auto [ptr, ec] = std::from_chars(w.data(), w.data() + w.size(), v);
@@ -188,6 +214,7 @@ Program parse_text(std::string_view text) {
     std::string_view line = text.substr(start, end - start);
     start = end + 1;
     ++line_no;
+    if (const char* why = invalid_text(line)) throw ParseError("line " + std::to_string(line_no) + ": " + why);
     if (const std::size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
     const auto w = split_words(line);
     if (w.empty()) {
@@ -315,23 +342,21 @@ std::string fuzz_dictionary(std::string_view target,
 }
 
 bool looks_like_text(const std::uint8_t* data, std::size_t size) {
-  if (size == 0) return false;
-  for (std::size_t i = 0; i < size; ++i) {
-    const unsigned char c = data[i];
-    if (c == '\n' || c == '\t' || c == '\r') continue;
-    if (c < 0x20 || c > 0x7e) return false;
-  }
+  // Decided by shape, not by the bytes allowed: a text program may hold any
+  // UTF-8 in its comments (an em dash once made a regression replay as 115
+  // random binary ops), and parse_text() rejects what is not valid text, so a
+  // file that looks like a program is never decoded as binary.
+  std::string_view s(reinterpret_cast<const char*>(data), size);
   // A text program names its target (to_text() always writes it): without
   // that line, printable bytes are more likely a fuzzer input that happens to
   // be printable, and must replay as the binary program it is.
-  std::string_view s(reinterpret_cast<const char*>(data), size);
   bool names_target = false;
-  for (std::size_t pos = 0; pos < s.size();) {
+  for (std::size_t pos = 0; pos < s.size() && !names_target;) {
     std::size_t end = s.find('\n', pos);
     if (end == std::string_view::npos) end = s.size();
     std::string_view line = s.substr(pos, end - pos);
     const std::size_t b = line.find_first_not_of(" \t\r");
-    if (b != std::string_view::npos && line.substr(b, 7) == "target " ) names_target = true;
+    if (b != std::string_view::npos && line.substr(b, 7) == "target ") names_target = true;
     pos = end + 1;
   }
   if (!names_target) return false;

@@ -196,6 +196,11 @@ std::optional<std::uint8_t> code_from_hint(std::uint64_t hint);
 
 std::optional<OpKind> op_from_name(std::string_view name);
 
+// The fuzz targets ignore longer inputs (their .options ask libFuzzer for
+// at most a few hundred bytes), and the standalone replay binaries refuse
+// them: a program this long already runs for seconds.
+inline constexpr std::size_t kMaxFuzzInputBytes = 64 * 1024;
+
 // Binary form. decode() accepts every byte string. A "GMAP" header, if present
 // and naming a known target, sets Program::target and is skipped.
 Program decode(const std::uint8_t* data, std::size_t size);
@@ -223,8 +228,10 @@ std::string gtest_case(const Program& p, std::string_view name, std::string_view
 std::string fuzz_dictionary(std::string_view target,
                             const std::vector<std::pair<std::string_view, std::uint16_t>>& key_codes);
 
-// Heuristic used by the replay tool: text programs are printable, start with
-// a directive, an op or a comment, and name their target on a `target` line.
+// How the replay tool tells the forms apart: a text program starts with a
+// comment, a directive or an op and names its target on a `target` line.
+// Anything else is binary; a file that looks like text but does not parse
+// (a control byte, invalid UTF-8, a bad line) is an error, never binary.
 bool looks_like_text(const std::uint8_t* data, std::size_t size);
 
 }  // namespace gomap_harness
