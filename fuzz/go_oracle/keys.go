@@ -71,7 +71,7 @@ func formatHexString(k string) string {
 }
 
 func (stringCodec) parse(s string) (string, error) { return parseHexString(s) }
-func (stringCodec) format(k string) string          { return formatHexString(k) }
+func (stringCodec) format(k string) string         { return formatHexString(k) }
 
 // ---- bigkey: 20 uint64 words (160 bytes, the size of the harness's BigKey),
 // written as its 160 bytes in hex, each word little-endian (the C++ object's
@@ -128,4 +128,6 @@ func (structCodec) parse(s string) (structKey, error) {
 	}
 	return structKey{X: math.Float64frombits(b), Label: l}, nil
 }
-func (structCodec) format(k structKey) string { return formatBits(k.X) + ":" + formatHexString(k.Label) }
+func (structCodec) format(k structKey) string {
+	return formatBits(k.X) + ":" + formatHexString(k.Label)
+}
