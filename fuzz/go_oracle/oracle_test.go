@@ -2,8 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -305,5 +309,51 @@ func TestClearModes(t *testing.T) {
 	replies, _ = script(t, "keytype string", "new 100", "set 61 1", "set 62 2", "clear", "clear rangedelete")
 	if f := fields(replies[4]); f["B"] != "4" || f["removed"] != "2" || f["count"] != "0" {
 		t.Errorf("mapclear keeps B: %q", replies[4])
+	}
+}
+
+// The test binary runs as the program itself when this is set, so the
+// tests below see real exit codes, stdout and stderr.
+const asMainEnv = "GOMAP_GO_ORACLE_TEST_AS_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asMainEnv) == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+func TestProcessExitCodes(t *testing.T) {
+	for _, c := range []struct {
+		args    []string
+		stdin   string
+		code    int
+		replies int    // lines on stdout
+		stdout  string // a prefix of it
+		stderr  int    // lines on stderr
+	}{
+		{nil, "", 0, 0, "", 0},
+		{nil, "keytype u64\nset 1 2\nget 1\n", 0, 3, "ok keytype u64 B=0 count=0 growing=0 noverflow=0\nok set added=1", 0},
+		{nil, "keytype u64\nset 1\nlen\n", 2, 3, "ok keytype u64 B=0 count=0 growing=0 noverflow=0\nerror set takes 2 argument(s)", 0},
+		{nil, "keytype u64\nget 1", 0, 2, "ok keytype u64", 0}, // a last line without a newline is still a line
+		{[]string{"-v"}, "keytype u64\n", 2, 0, "", 1},
+	} {
+		cmd := exec.Command(os.Args[0], c.args...)
+		cmd.Env = append(os.Environ(), asMainEnv+"=1")
+		cmd.Stdin = strings.NewReader(c.stdin)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != c.code || strings.Count(stdout.String(), "\n") != c.replies || !strings.HasPrefix(stdout.String(), c.stdout) ||
+			strings.Count(stderr.String(), "\n") != c.stderr {
+			t.Errorf("args %q stdin %q: exit %d, stdout %q, stderr %q", c.args, c.stdin, code, stdout.String(), stderr.String())
+		}
 	}
 }
