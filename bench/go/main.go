@@ -25,15 +25,16 @@ const (
 	exitTool    = 3
 )
 
-// Cell is one workload at one size.
+// Cell is one workload at one size. bytes_per_entry cells carry no timing
+// fields, timed cells no bytes_per_entry.
 type Cell struct {
-	Ops           int       `json:"ops"`    // ops per timed pass
-	Passes        int       `json:"passes"` // timed passes per repetition
+	Ops           int       `json:"ops,omitempty"`    // ops per timed pass
+	Passes        int       `json:"passes,omitempty"` // timed passes per repetition
 	Reps          int       `json:"reps"`   // repetitions run
-	NsPerOp       float64   `json:"ns_per_op"`
-	NsPerOpMin    float64   `json:"ns_per_op_min"`
-	NsPerOpMean   float64   `json:"ns_per_op_mean"`
-	Samples       []float64 `json:"samples"`  // ns/op of each repetition
+	NsPerOp       float64   `json:"ns_per_op,omitempty"`
+	NsPerOpMin    float64   `json:"ns_per_op_min,omitempty"`
+	NsPerOpMean   float64   `json:"ns_per_op_mean,omitempty"`
+	Samples       []float64 `json:"samples,omitempty"`  // ns/op of each repetition
 	Checksum      string    `json:"checksum"` // decimal uint64, the same in every repetition
 	BytesPerEntry *float64  `json:"bytes_per_entry,omitempty"`
 }
