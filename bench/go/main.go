@@ -30,12 +30,12 @@ const (
 type Cell struct {
 	Ops           int       `json:"ops,omitempty"`    // ops per timed pass
 	Passes        int       `json:"passes,omitempty"` // timed passes per repetition
-	Reps          int       `json:"reps"`   // repetitions run
+	Reps          int       `json:"reps"`             // repetitions run
 	NsPerOp       float64   `json:"ns_per_op,omitempty"`
 	NsPerOpMin    float64   `json:"ns_per_op_min,omitempty"`
 	NsPerOpMean   float64   `json:"ns_per_op_mean,omitempty"`
-	Samples       []float64 `json:"samples,omitempty"`  // ns/op of each repetition
-	Checksum      string    `json:"checksum"` // decimal uint64, the same in every repetition
+	Samples       []float64 `json:"samples,omitempty"` // ns/op of each repetition
+	Checksum      string    `json:"checksum"`          // decimal uint64, the same in every repetition
 	BytesPerEntry *float64  `json:"bytes_per_entry,omitempty"`
 }
 
