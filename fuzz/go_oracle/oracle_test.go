@@ -60,6 +60,7 @@ func TestTranscript(t *testing.T) {
 		"iter_stop 3", "ok iter_stop i=3 was_live=1 B=0 count=0 growing=0 noverflow=0",
 		"iter_stop 3", "ok iter_stop i=3 was_live=0 B=0 count=0 growing=0 noverflow=0",
 		"new 100", "ok new hint=100 used=100 B=4 count=0 growing=0 noverflow=0",
+		"new 4611686018427387904", "ok new hint=4611686018427387904 used=4611686018427387904 B=0 count=0 growing=0 noverflow=0",
 		"new 18446744073709551615", "ok new hint=18446744073709551615 used=0 B=0 count=0 growing=0 noverflow=0",
 		"set 18446744073709551615 18446744073709551615", "ok set added=1 B=0 count=1 growing=0 noverflow=0",
 		"clear", "ok clear mode=mapclear removed=1 B=0 count=0 growing=0 noverflow=0",
