@@ -91,7 +91,7 @@ func run(in io.Reader, out io.Writer) int {
 func answer(m *machine, line string) (reply string, fatal bool) {
 	defer func() {
 		if p := recover(); p != nil {
-			reply, fatal = fmt.Sprintf("error internal: %v", p), true
+			reply, fatal = "error internal: "+strings.ReplaceAll(fmt.Sprint(p), "\n", " "), true
 		}
 	}()
 	fields := strings.Fields(line)
