@@ -257,7 +257,7 @@ RC_GTEST_PROP(Compact, KeepsContentsAndShrinks, ()) {
   }
   m.compact();
   const gomap::Stats s = m.stats();
-  RC_ASSERT(s.B == gh::go_b_for_hint(expect.size()));
+  RC_ASSERT(s.B == gh::go_b_for_count(expect.size()));
   RC_ASSERT(!s.growing);
   RC_ASSERT(s.count == expect.size());
   for (const auto& [k, v] : expect) RC_ASSERT(m.find(k) != nullptr && *m.find(k) == v);

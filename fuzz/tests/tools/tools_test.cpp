@@ -95,6 +95,7 @@ TEST(ReplayModes, ConflictingModesAreAnError) {
   expect_clean_error(replay(d, {"--dict", "map_u64", "--to-text", f}));
   expect_clean_error(replay(d, {"--dict", "map_u64", "--list-targets"}));
   expect_clean_error(replay(d, {"--dict", "no_such_target"}));
+  expect_clean_error(replay(d, {"--list-rules", f}));
 }
 
 // ---- --help and usage errors of the corpus scripts
