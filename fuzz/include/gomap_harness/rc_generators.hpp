@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstddef>
+#include <initializer_list>
 #include <ostream>
 #include <cstdint>
 #include <string>
@@ -44,24 +45,19 @@ struct OpMix {
       if (op.operands & kIter) m[op.kind] = 0;
     return m;
   }
-  // The delete-while-ranging idiom: writes that evacuate while iterators read.
-  static OpMix erase_while_iterating() {
+  // The defaults with some weights changed.
+  static OpMix with(std::initializer_list<std::pair<OpKind, std::size_t>> changes) {
     OpMix m;
-    m[OpKind::Get] = 1;
-    m[OpKind::Erase] = 2;
-    m[OpKind::IterStart] = 2;
-    m[OpKind::IterNext] = 10;
-    m[OpKind::IterEraseYielded] = 8;
-    m[OpKind::IterSetYielded] = 2;
+    for (const auto& [kind, w] : changes) m[kind] = w;
     return m;
   }
+  // The delete-while-ranging idiom: writes that evacuate while iterators read.
+  static OpMix erase_while_iterating() {
+    return with({{OpKind::Get, 1}, {OpKind::Erase, 2}, {OpKind::IterStart, 2}, {OpKind::IterNext, 10},
+                 {OpKind::IterEraseYielded, 8}, {OpKind::IterSetYielded, 2}});
+  }
   static OpMix iteration_heavy() {
-    OpMix m;
-    m[OpKind::IterStart] = 4;
-    m[OpKind::IterNext] = 10;
-    m[OpKind::IterEraseYielded] = 4;
-    m[OpKind::IterSetYielded] = 2;
-    return m;
+    return with({{OpKind::IterStart, 4}, {OpKind::IterNext, 10}, {OpKind::IterEraseYielded, 4}, {OpKind::IterSetYielded, 2}});
   }
 };
 
