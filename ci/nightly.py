@@ -27,7 +27,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import state_coverage  # noqa: E402  (ci/state_coverage.py: one definition of the state table)
+from gomap_ci import state_coverage  # noqa: E402  (one definition of the state table)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGETS = ["map_u64", "map_string", "map_double", "map_bigkey", "map_collide", "map_struct"]

@@ -1,0 +1,58 @@
+"""Configure and build a CMake preset, printing the build's progress (the
+percentage and the targets as they finish) instead of minutes of silence."""
+import os
+import re
+import subprocess
+import time
+
+from .common import ROOT, TOOL, Fail, Interrupted, kill_group, say
+
+_PERCENT = re.compile(r"^\[\s*(\d+)%\]\s*(.*)")
+
+
+def _run_logged(cmd, log_path, cwd, label, every=10.0):
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                errors="replace", start_new_session=True)
+        last_print, last_pct = 0.0, -1
+        try:
+            for line in proc.stdout:
+                log.write(line)
+                m = _PERCENT.match(line)
+                if not m:
+                    continue
+                pct, what = int(m.group(1)), m.group(2).strip()
+                done = what.startswith("Built target")
+                if done or (pct != last_pct and time.time() - last_print >= every):
+                    say(f"   {label} [{pct:3d}%] {what}")
+                    last_print, last_pct = time.time(), pct
+            proc.wait()
+        except Interrupted:
+            kill_group(proc)
+            raise
+    return proc.returncode
+
+
+def _tail(path, n=15):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-n:])
+    except OSError:
+        return ""
+
+
+def build(preset, label, log_dir, binary_dir=None, source=ROOT, defines=(), targets=(), jobs=2):
+    """cmake --preset PRESET (in source, optionally -B binary_dir) then the
+    build; a failure prints the log's tail and raises Fail(TOOL)."""
+    bdir = binary_dir or os.path.join(source, "build", preset)
+    configure = ["cmake", "--preset", preset] + (["-B", bdir] if binary_dir else []) + [f"-D{d}" for d in defines]
+    make = ["cmake", "--build", bdir, "-j", str(jobs)] + (["--target", *targets] if targets else [])
+    for step, cmd in (("configure", configure), ("build", make)):
+        log_path = os.path.join(log_dir, f"{step}-{os.path.basename(bdir)}.log")
+        if _run_logged(cmd, log_path, source, label) != 0:
+            tail = _tail(log_path)
+            if tail:
+                print(tail, end="", flush=True)
+            raise Fail(TOOL, f"{step} of {label} failed (log: {log_path})")
+    return bdir

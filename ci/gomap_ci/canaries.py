@@ -1,0 +1,36 @@
+"""The ci/ side of the canaries (planted engine bugs): name checks and the
+list, over ci/gomap_ci/canary.py, which owns the patches themselves."""
+from .common import USAGE, TOOL, Fail
+
+
+def module():
+    try:
+        from . import canary
+    except ImportError as e:
+        raise Fail(TOOL, f"canary support is missing (ci/gomap_ci/canary.py: {e})") from None
+    return canary
+
+
+def check(name):
+    """Returns name if it is a known canary; else bad usage naming the known ones."""
+    mod = module()
+    known = list(mod.names())
+    if name not in known:
+        raise Fail(USAGE, f"unknown canary '{name}' (known: {', '.join(known)}; see --list-canaries)")
+    return name
+
+
+def listing():
+    mod = module()
+    return "\n".join(f"{n}\t{mod.describe(n)}" for n in mod.names())
+
+
+def prepare(name):
+    """The patched copy of the tree the canary builds from."""
+    mod = module()
+    try:
+        return str(mod.prepare(name))
+    except mod.UnknownCanary as e:
+        raise Fail(USAGE, str(e)) from None
+    except Exception as e:  # noqa: BLE001 - a patch that no longer applies is a tool failure
+        raise Fail(TOOL, f"cannot prepare canary '{name}': {e}") from None
