@@ -7,6 +7,7 @@ a/b/c time: Ts ...") and the final -print_final_stats=1 block
 ("stat::number_of_executed_units: N" ...).
 """
 import configparser
+import glob
 import os
 import re
 import subprocess
@@ -113,3 +114,10 @@ def artifacts(folder):
                       if not f.startswith(".") and os.path.isfile(os.path.join(folder, f)))
     except OSError:
         return []
+
+
+def program_targets():
+    """Every target with a program of its own (fuzz/targets/<name>.cpp): the
+    map targets of the registry plus the concurrent ones (concurrent_map)."""
+    return sorted(os.path.splitext(os.path.basename(p))[0]
+                  for p in glob.glob(os.path.join(ROOT, "fuzz", "targets", "*.cpp")))

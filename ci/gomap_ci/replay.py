@@ -11,7 +11,6 @@ binary) is built when missing.
 Exit status: 0 no build flags the input; 1 some build flags it; 2 bad usage
 or an input that cannot be read; 3 a build failed (and nothing was flagged).
 """
-import glob
 import os
 import subprocess
 import sys
@@ -33,16 +32,10 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-def program_targets():
-    """Every target with a program of its own: fuzz/targets/<name>.cpp."""
-    return sorted(os.path.splitext(os.path.basename(p))[0]
-                  for p in glob.glob(os.path.join(ROOT, "fuzz", "targets", "*.cpp")))
-
-
 def concurrent_target(target, path, map_targets):
     """The non-map target this input belongs to, if any: named by --target or
     by the path (.../concurrent_map/..., concurrent_map-...)."""
-    others = [t for t in program_targets() if t not in map_targets]
+    others = [t for t in libfuzzer.program_targets() if t not in map_targets]
     if target:
         return target if target in others else None
     for t in others:
@@ -65,7 +58,7 @@ def main(argv=None):
     map_targets = libfuzzer.list_targets(os.path.join(ROOT, "build", "dev", "fuzz", "gomap-replay"))
     conc = concurrent_target(a.target, a.file, map_targets)
     if a.target and not conc and a.target not in map_targets:
-        raise Fail(USAGE, f"unknown target '{a.target}' (known: {' '.join(map_targets + [t for t in program_targets() if t not in map_targets])})")
+        raise Fail(USAGE, f"unknown target '{a.target}' (known: {' '.join(map_targets + [t for t in libfuzzer.program_targets() if t not in map_targets])})")
     if conc:
         matrix.append("tsan")
     flagged = bad_input = broken = False
