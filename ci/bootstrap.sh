@@ -23,6 +23,7 @@ packages=(
   libxxhash-dev
   libcli11-dev
   python3
+  python3-jinja2
   git
 )
 packages+=("$@")

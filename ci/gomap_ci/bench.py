@@ -120,12 +120,12 @@ def render(path, stat):
     return "\n".join(lines), errors
 
 
-def main(argv=None):
-    args = sys.argv[1:] if argv is None else argv
+def parse_args(argv):
+    """The flags; what follows `--` goes to gomap_bench as a.extra."""
     extra = []
-    if "--" in args:
-        i = args.index("--")
-        args, extra = args[:i], args[i + 1:]
+    if "--" in argv:
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1:]
     p = parser(PROG, __doc__.split("\n\n")[0], __doc__.split("\n\n", 1)[1])
     p.add_argument("--filter", metavar="REGEX", help="only benchmarks matching REGEX (--benchmark_filter)")
     p.add_argument("--out", type=user_path, metavar="FILE",
@@ -134,7 +134,14 @@ def main(argv=None):
     p.add_argument("--stat", choices=["median", "min", "mean"], default="median",
                    help="which repetition statistic the table uses (default median)")
     p.add_argument("--table", type=user_path, metavar="FILE", help="print the table of an earlier run's JSON; builds nothing")
-    a = p.parse_args(args)
+    a = p.parse_args(argv)
+    a.extra = extra
+    return a
+
+
+def main(argv=None):
+    a = parse_args(sys.argv[1:] if argv is None else argv)
+    extra = a.extra
     if a.table:
         try:
             text, errors = render(a.table, a.stat)

@@ -42,7 +42,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def parser(prog, description, epilog=None):
-    return Parser(prog=prog, description=description, epilog=epilog,
+    return Parser(prog=prog, description=description, epilog=epilog, allow_abbrev=False,
                   formatter_class=argparse.RawDescriptionHelpFormatter)
 
 

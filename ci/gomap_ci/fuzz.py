@@ -352,8 +352,13 @@ def main(argv=None):
               "started": start.isoformat(timespec="seconds"), "wall_seconds": round((now() - start).total_seconds(), 1),
               "crash_dir": crashes_dir, "targets": rows, "replay_commands": replay_cmds}
     report["next"] = next_step(report, bin_dir)
-    write_json(os.path.join(run_dir, "report.json"), report)
-    write_atomic(os.path.join(run_dir, "report.md"), markdown(report))
+    try:
+        write_json(os.path.join(run_dir, "report.json"), report)
+        write_atomic(os.path.join(run_dir, "report.md"), markdown(report))
+    except OSError as e:
+        if e.errno in DISK_FULL:
+            raise Fail(TOOL, f"disk full: cannot write the report in {run_dir}") from None
+        raise
     if not interrupted:
         say()
         say(f"== state coverage (engine states of fuzz/README.md first reached, seconds): {rel(run_dir)}/state_coverage.md")

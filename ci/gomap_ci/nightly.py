@@ -397,9 +397,11 @@ class Night:
                              max(10, int(self.budget_s * (1 - self.asan_share) / len(tsan))), ENV_TSAN, "tsan")
         rc_params = f"max_success={a.props_cases} max_size=300 seed={int(time.time())}"
         if self.build("release", [f"-DGOMAP_PROPS_RC_PARAMS={rc_params}", "-DGOMAP_BUILD_BENCH=OFF"]):
-            self.test(f"properties ({rc_params})", ["ctest", "--preset", "release", "-L", "props", "-j", str(a.jobs)])
+            # a large budget: more than the presets' per-test timeout
+            self.test(f"properties ({rc_params})", ["ctest", "--preset", "release", "-L", "props", "-j", str(a.jobs),
+                                                    "--timeout", "3600"])
         if self.build("coverage"):
-            self.test("ctest coverage", ["ctest", "--preset", "coverage", "-j", str(a.jobs)],
+            self.test("ctest coverage", ["ctest", "--preset", "coverage", "-j", str(a.jobs), "--timeout", "1800"],
                       env={"LLVM_PROFILE_FILE": os.path.join(self.dir, "coverage", "tests", "%m-%p.profraw")})
             self.guarded("coverage", self.measure_coverage, map_targets)
         if a.merge:

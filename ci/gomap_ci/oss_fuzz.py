@@ -24,9 +24,12 @@ from .common import CLEAN, ROOT, TOOL, USAGE, Fail, main_guard, parser, say, wri
 PROG = "ci/oss-fuzz-build.sh"
 
 
+def parse_args(argv):
+    return parser(PROG, __doc__.split("\n\n")[0], __doc__.split("\n\n", 1)[1]).parse_args(argv)
+
+
 def main(argv=None):
-    p = parser(PROG, __doc__.split("\n\n")[0], __doc__.split("\n\n", 1)[1])
-    p.parse_args(sys.argv[1:] if argv is None else argv)
+    parse_args(sys.argv[1:] if argv is None else argv)
     env = os.environ
     if not env.get("OUT"):
         raise Fail(USAGE, "set OUT to the output folder (see --help)")

@@ -16,12 +16,16 @@ from .common import CLEAN, TOOL, USAGE, Fail, bootstrap, main_guard, parser, say
 PROG = "ci/screenshot.sh"
 
 
-def main(argv=None):
+def parse_args(argv):
     p = parser(PROG, __doc__.split("\n\n")[0], __doc__.split("\n\n", 1)[1])
     p.add_argument("report", type=user_path, help="the report.html")
     p.add_argument("png", type=user_path, nargs="?", help="the PNG (default: next to the report)")
     p.add_argument("--size", default="1200,1800", help="window size WIDTH,HEIGHT (default 1200,1800)")
-    a = p.parse_args(sys.argv[1:] if argv is None else argv)
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    a = parse_args(sys.argv[1:] if argv is None else argv)
     if not os.path.isfile(a.report):
         raise Fail(USAGE, f"{a.report}: no such file")
     out = a.png or os.path.splitext(a.report)[0] + ".png"

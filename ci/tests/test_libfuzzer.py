@@ -1,0 +1,70 @@
+"""The one libFuzzer log parser and the one .options reader."""
+import os
+import unittest
+
+from support import ROOT, ToolTest
+
+from gomap_ci import common, libfuzzer
+
+PLAIN = """INFO: Seed: 1
+#2\tINITED cov: 120 ft: 300 corp: 10/200b exec/s: 0 rss: 31Mb
+#4096\tpulse  cov: 150 ft: 420 corp: 12/240b lim: 8 exec/s: 2048 rss: 64Mb
+#9000\tNEW    cov: 151 ft: 430 corp: 13/250b lim: 8 exec/s: 3000 rss: 60Mb L: 5/8 MS: 1 Custom-
+Done 9100 runs in 3 second(s)
+stat::number_of_executed_units: 9100
+stat::average_exec_per_sec:     3033
+stat::new_units_added:          3
+stat::slowest_unit_time_sec:    0
+stat::peak_rss_mb:              66
+"""
+FORK = """INFO: -fork=2: fuzzing in separate process(s)
+#1000: cov: 200 ft: 500 corp: 20 exec/s 500 oom/timeout/crash: 0/0/0 time: 2s job: 1 dft_time: 0
+#5000: cov: 210 ft: 530 corp: 22 exec/s 800 oom/timeout/crash: 0/1/2 time: 6s job: 3 dft_time: 0
+INFO: fuzzed for 7 seconds, wrapping up soon
+"""
+
+
+class Parser(ToolTest):
+    def test_plain_log_with_final_stats(self):
+        s = libfuzzer.parse_log(PLAIN)
+        self.assertEqual((s["runs"], s["exec_per_sec"], s["cov"], s["ft"], s["peak_rss_mb"], s["final"]),
+                         (9100, 3033, 151, 430, 66, True))
+
+    def test_fork_mode_status_lines(self):
+        s = libfuzzer.parse_log(FORK)
+        self.assertEqual((s["runs"], s["exec_per_sec"], s["cov"], s["ft"], s["final"]), (5000, 800, 210, 530, False))
+        self.assertEqual(s["fork_fails"], {"oom": 0, "timeout": 1, "crash": 2})
+
+    def test_a_run_that_never_started(self):
+        s = libfuzzer.parse_log("ERROR: something\n")
+        self.assertEqual((s["runs"], s["final"]), (0, False))
+
+
+class Options(ToolTest):
+    def test_shipped_options_files_read(self):
+        for name in os.listdir(libfuzzer.CORPUS):
+            if name.endswith(".options"):
+                flags = libfuzzer.options_flags(name[:-len(".options")])
+                self.assertTrue(flags, name)
+                for f in flags:
+                    self.assertRegex(f, r"^-\w+=\S+$")
+                    if f.startswith("-dict="):
+                        self.assertTrue(os.path.exists(f[len("-dict="):]), f)
+
+    def test_keys_values_and_dict_path(self):
+        with open(os.path.join(self.tmp, "t.options"), "w") as f:
+            f.write("# comment\n[libfuzzer]\nmax_len = 256\ndict = t.dict\n")
+        self.assertEqual(libfuzzer.options_flags("t", corpus=self.tmp),
+                         ["-max_len=256", f"-dict={os.path.join(self.tmp, 't.dict')}"])
+        self.assertEqual(libfuzzer.options_flags("absent", corpus=self.tmp), [])
+
+    def test_a_malformed_file_is_bad_input(self):
+        with open(os.path.join(self.tmp, "t.options"), "w") as f:
+            f.write("max_len = 256\n")
+        with self.assertRaises(common.Fail) as e:
+            libfuzzer.options_flags("t", corpus=self.tmp)
+        self.assertEqual(e.exception.code, common.USAGE)
+
+
+if __name__ == "__main__":
+    unittest.main()
