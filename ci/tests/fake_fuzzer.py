@@ -5,7 +5,7 @@ it misbehaves:
 
   clean     fuzz for -max_total_time seconds, print status lines and final stats
   zero      print libFuzzer's start and exit 1 after 0 runs (a bad ASAN_OPTIONS)
-  zero-ok   exit 0 having run nothing
+  zero-ok   take the whole budget, exit 0 having run nothing
   short     exit 0 with final stats after 1 second, whatever the budget
   hang      ignore the budget and sleep
   crash     write a crash artifact (artifact_prefix), report a sanitizer error, exit 1
@@ -74,7 +74,8 @@ elif mode == "zero":
     say("ERROR: AddressSanitizer: invalid value for detect_leaks")
     sys.exit(1)
 elif mode == "zero-ok":
-    final(0, 0)
+    time.sleep(budget)
+    final(0, budget)
 elif mode == "short":
     fuzz(1)
 elif mode == "hang":

@@ -64,7 +64,7 @@ class FuzzFaults(ToolTest):
         r = self.fuzz("hang", "--seconds", "1", env={"GOMAP_FUZZ_GRACE_SECONDS": "2"})
         self.assertLess(time.time() - start, 60)
         self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
-        self.assertIn("killed", r.stdout)
+        self.assertIn("after a 1s budget; killed", r.stdout)
 
     def test_an_overflowing_budget_is_bad_usage(self):
         for bad in ("9223372036854775807", "0", "-5", "1e3", "nan"):
