@@ -22,7 +22,7 @@ GOMAP_FUZZ_GRACE_SECONDS is how long past its budget a target may run before
 it counts as hung and is killed (default 60 + budget/10).
 """
 import os
-import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -114,7 +114,9 @@ class TargetRun:
 
     def stop(self):
         """The run was interrupted: end the fuzzer and everything it started."""
-        if self.running():
+        if self.proc is None:
+            self.interrupted = True  # never started
+        elif self.running():
             self.interrupted = True
             kill_group(self.proc)
             self.exit, self.ended = self.proc.returncode, time.time()
@@ -156,7 +158,8 @@ class TargetRun:
         """'finding', 'failed', 'interrupted' or 'clean', and why."""
         s = self.stats()
         if self.interrupted:
-            return "interrupted", "interrupted before its budget ran out"
+            return "interrupted", ("interrupted before it started" if self.proc is None
+                                   else "interrupted before its budget ran out")
         if self.crashes:
             return "finding", f"{len(self.crashes)} artifact(s)"
         if self.problems:
@@ -273,6 +276,33 @@ def next_step(report, bin_dir):
             + ", or run the whole matrix with ci/nightly.sh")
 
 
+def build_targets(a, run_dir):
+    """The folder of the fuzz targets: built now (the fuzz preset, or a
+    canary's patched tree), or GOMAP_FUZZ_BIN_DIR as it is."""
+    prebuilt = os.environ.get("GOMAP_FUZZ_BIN_DIR")
+    if prebuilt:
+        return os.path.abspath(prebuilt)
+    bootstrap(PROG)
+    if a.canary:
+        src = canaries.prepare(a.canary)
+        say(f"== building the fuzz preset with canary '{a.canary}' (from {rel(src)}) in build/fuzz-canary-{a.canary}")
+        bdir = build.build("fuzz", f"fuzz+{a.canary}", os.path.join(run_dir, "build"),
+                           binary_dir=os.path.join(ROOT, "build", f"fuzz-canary-{a.canary}"), source=src)
+    else:
+        say("== building the fuzz preset (clang-14, libFuzzer, ASan+UBSan) in build/fuzz")
+        bdir = build.build("fuzz", "fuzz", os.path.join(run_dir, "build"))
+    return os.path.join(bdir, "fuzz")
+
+
+def choose_targets(a, bin_dir, replay):
+    """--target's names, or every target of the registry that is built."""
+    known = [t for t in libfuzzer.list_targets(replay) if os.path.exists(os.path.join(bin_dir, t))]
+    for t in a.target:
+        if t not in known and not os.path.exists(os.path.join(bin_dir, t)):
+            raise Fail(USAGE, f"unknown target '{t}' (known: {' '.join(known)})")
+    return list(dict.fromkeys(a.target or known))
+
+
 def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
     if a.list_canaries:
@@ -288,39 +318,20 @@ def main(argv=None):
     run_dir, run_name = unique_dir(a.out, stamp_of(start))
     say(f"== run {run_name}: {rel(run_dir)}")
 
-    prebuilt = os.environ.get("GOMAP_FUZZ_BIN_DIR")
-    if prebuilt:
-        bin_dir = os.path.abspath(prebuilt)
-    else:
-        bootstrap(PROG)
-        if a.canary:
-            src = canaries.prepare(a.canary)
-            say(f"== building the fuzz preset with canary '{a.canary}' (from {rel(src)}) in build/fuzz-canary-{a.canary}")
-            bdir = build.build("fuzz", f"fuzz+{a.canary}", os.path.join(run_dir, "build"),
-                               binary_dir=os.path.join(ROOT, "build", f"fuzz-canary-{a.canary}"), source=src)
-        else:
-            say("== building the fuzz preset (clang-14, libFuzzer, ASan+UBSan) in build/fuzz")
-            bdir = build.build("fuzz", "fuzz", os.path.join(run_dir, "build"))
-        bin_dir = os.path.join(bdir, "fuzz")
-    replay = os.path.join(bin_dir, "gomap-replay")
-    known = [t for t in libfuzzer.list_targets(replay) if os.path.exists(os.path.join(bin_dir, t))]
-    targets = a.target or known
-    for t in targets:
-        if t not in known and not os.path.exists(os.path.join(bin_dir, t)):
-            raise Fail(USAGE, f"unknown target '{t}' (known: {' '.join(known)})")
-    targets = list(dict.fromkeys(targets))
-
-    env = dict(os.environ)
-    # Leaks and every sanitizer error are findings; keep stack collection cheap.
-    env["ASAN_OPTIONS"] = os.environ.get("GOMAP_FUZZ_ASAN_OPTIONS", "detect_leaks=1:malloc_context_size=8:abort_on_error=1")
-    env["UBSAN_OPTIONS"] = os.environ.get("GOMAP_FUZZ_UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
-    crashes_dir = os.path.join(a.out, "crashes")
-    runs = [TargetRun(t, os.path.join(bin_dir, t), run_dir, run_name, crashes_dir, a.seconds, env) for t in targets]
-    rounds = -(-len(targets) // a.jobs)
-    say(f"== fuzzing {len(targets)} target(s), {a.seconds}s each, {a.jobs} at a time (about {rounds * a.seconds}s); "
-        f"a progress line per target every {PROGRESS_EVERY:.0f}s")
-    interrupted = None
+    runs, bin_dir, replay, interrupted = [], None, None, None
     try:
+        bin_dir = build_targets(a, run_dir)
+        replay = os.path.join(bin_dir, "gomap-replay")
+        targets = choose_targets(a, bin_dir, replay)
+        env = dict(os.environ)
+        # Leaks and every sanitizer error are findings; keep stack collection cheap.
+        env["ASAN_OPTIONS"] = os.environ.get("GOMAP_FUZZ_ASAN_OPTIONS", "detect_leaks=1:malloc_context_size=8:abort_on_error=1")
+        env["UBSAN_OPTIONS"] = os.environ.get("GOMAP_FUZZ_UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        crashes_dir = os.path.join(a.out, "crashes")
+        runs = [TargetRun(t, os.path.join(bin_dir, t), run_dir, run_name, crashes_dir, a.seconds, env) for t in targets]
+        rounds = -(-len(targets) // a.jobs)
+        say(f"== fuzzing {len(targets)} target(s), {a.seconds}s each, {a.jobs} at a time (about {rounds * a.seconds}s); "
+            f"a progress line per target every {PROGRESS_EVERY:.0f}s")
         run_targets(runs, a.jobs, a.seconds)
         if a.merge:
             for r in runs:
@@ -332,9 +343,8 @@ def main(argv=None):
             r.stop()
             r.collect()
     # The report must be written even if a second signal arrives now.
-    import signal
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(s, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
 
     rows = [r.row() for r in runs]
     replay_cmds = [quote([replay, "--target", row["target"], c]) for row in rows for c in row["crashes"]]
@@ -347,6 +357,7 @@ def main(argv=None):
         verdict, code = "FAILED", TOOL
     else:
         verdict, code = "CLEAN", CLEAN
+    crashes_dir = os.path.join(a.out, "crashes")
     report = {"run": run_name, "stamp": stamp_of(start), "run_dir": run_dir, "seconds": a.seconds, "jobs": a.jobs,
               "canary": a.canary or "", "interrupted": bool(interrupted), "verdict": verdict, "exit": code,
               "started": start.isoformat(timespec="seconds"), "wall_seconds": round((now() - start).total_seconds(), 1),

@@ -129,7 +129,8 @@ class FuzzFaults(ToolTest):
         pidfile = os.path.join(self.tmp, "grandchild.pid")
         out = os.path.join(self.tmp, "out")
         env = dict(os.environ, GOMAP_FUZZ_BIN_DIR=self.bins, FAKE_FUZZER_MODE="family", FAKE_FUZZER_PIDFILE=pidfile)
-        p = subprocess.Popen([tool("fuzz.sh"), "--out", out, "--target", "map_u64", "--seconds", "120"], env=env,
+        p = subprocess.Popen([tool("fuzz.sh"), "--out", out, "--target", "map_u64", "--target", "map_double",
+                              "--jobs", "1", "--seconds", "120"], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.time() + 30
         while not os.path.exists(pidfile) and time.time() < deadline:
@@ -151,7 +152,8 @@ class FuzzFaults(ToolTest):
         with open(report) as f:
             r = json.load(f)
         self.assertTrue(r["interrupted"])
-        self.assertEqual(r["targets"][0]["status"], "interrupted")
+        self.assertEqual([t["status"] for t in r["targets"]], ["interrupted", "interrupted"])
+        self.assertEqual(r["targets"][1]["reason"], "interrupted before it started")
 
     def test_a_full_disk_is_one_line_exit_3_and_no_empty_crash_file(self):
         out = os.path.join(self.tmp, "small")
