@@ -1,6 +1,7 @@
 """Shared by the tools tests: where the tools are, how to run one, and a
 folder of fake fuzz targets (fake_fuzzer.py under each target's name)."""
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -18,8 +19,18 @@ def tool(name):
 
 
 def run(cmd, cwd=None, env=None, timeout=120):
+    """Runs a tool in its own process group; on a timeout the whole group is
+    killed (a tool that wrongly went on to build must not outlive the test)."""
     full = dict(os.environ, **(env or {}))
-    return subprocess.run(cmd, cwd=cwd, env=full, capture_output=True, text=True, timeout=timeout)
+    p = subprocess.Popen(cmd, cwd=cwd, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        raise
+    return subprocess.CompletedProcess(cmd, p.returncode, out, err)
 
 
 def fake_bin_dir(parent):

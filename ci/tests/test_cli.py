@@ -39,7 +39,8 @@ class Cli(ToolTest):
         for args in (["--budget-minutes", "nan"], ["--budget-minutes", "inf"], ["--budget-minutes", "-1"],
                      ["--jobs", "0"], ["--out", "/proc/x"]):
             with self.subTest(args=args):
-                self.assertOneLineError(run([tool("nightly.sh"), *args]))
+                # --out first: if a bad value were taken, nothing lands in the tree (a later --out wins)
+                self.assertOneLineError(run([tool("nightly.sh"), "--out", self.tmp, *args], timeout=30))
 
     def test_test_sh_rejects_an_unknown_preset(self):
         self.assertOneLineError(run([tool("test.sh"), "--presets", "dev nope"]))
@@ -52,7 +53,7 @@ class Cli(ToolTest):
         # README.md exists at the repository root, not in the caller's folder
         for script in ("replay.sh", "screenshot.sh"):
             with self.subTest(script=script):
-                r = run([tool(script), "README.md"], cwd=self.tmp)
+                r = run([tool(script), "README.md"], cwd=self.tmp, timeout=30)
                 self.assertOneLineError(r)
                 self.assertIn(os.path.join(os.path.realpath(self.tmp), "README.md"), r.stderr)
 
