@@ -4,4 +4,4 @@
 #   ci/bench.sh [--filter REGEX] [--out FILE] [--repetitions N] [--stat S] [-- BENCH_ARGS...]
 #   ci/bench.sh --table FILE [--stat S]
 # `--help` for the details; the code is ci/gomap_ci/bench.py.
-exec env PYTHONPATH="$(dirname "${BASH_SOURCE[0]}")${PYTHONPATH:+:$PYTHONPATH}" python3 -m gomap_ci.bench "$@"
+exec "$(dirname "${BASH_SOURCE[0]}")/gomap_ci/run.sh" bench "$@"

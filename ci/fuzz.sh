@@ -3,4 +3,4 @@
 # each on its shipped corpus for a short budget (30 s, two at a time), with
 # progress lines, a summary table and a next-step line. `ci/fuzz.sh --help`
 # lists the flags; the code is ci/gomap_ci/fuzz.py.
-exec env PYTHONPATH="$(dirname "${BASH_SOURCE[0]}")${PYTHONPATH:+:$PYTHONPATH}" python3 -m gomap_ci.fuzz "$@"
+exec "$(dirname "${BASH_SOURCE[0]}")/gomap_ci/run.sh" fuzz "$@"

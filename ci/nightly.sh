@@ -4,4 +4,4 @@
 # triage, engine coverage, and summary.md / report.json / report.html.
 #   ci/nightly.sh [--budget-minutes N] [--jobs N] [--out DIR] [--props-cases N] [--merge] [--adopt] [--canary NAME]
 # `--help` for the details; the code is ci/gomap_ci/nightly.py.
-exec env PYTHONPATH="$(dirname "${BASH_SOURCE[0]}")${PYTHONPATH:+:$PYTHONPATH}" python3 -m gomap_ci.nightly "$@"
+exec "$(dirname "${BASH_SOURCE[0]}")/gomap_ci/run.sh" nightly "$@"

@@ -3,4 +3,4 @@
 # concurrent targets) and says which builds flag it:
 #   ci/replay.sh [--target T] [--runs N] FILE
 # `--help` for the details; the code is ci/gomap_ci/replay.py.
-exec env PYTHONPATH="$(dirname "${BASH_SOURCE[0]}")${PYTHONPATH:+:$PYTHONPATH}" python3 -m gomap_ci.replay "$@"
+exec "$(dirname "${BASH_SOURCE[0]}")/gomap_ci/run.sh" replay "$@"

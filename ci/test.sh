@@ -2,4 +2,4 @@
 # The CI test job: configure, build and ctest each preset (default dev asan
 # tsan), then a summary. `ci/test.sh --help` for the details; the code is
 # ci/gomap_ci/test.py.
-exec env PYTHONPATH="$(dirname "${BASH_SOURCE[0]}")${PYTHONPATH:+:$PYTHONPATH}" python3 -m gomap_ci.test "$@"
+exec "$(dirname "${BASH_SOURCE[0]}")/gomap_ci/run.sh" test "$@"

@@ -61,7 +61,7 @@ def presets(kind):
 
 def module_of(script):
     with open(os.path.join(ROOT, script)) as f:
-        m = re.search(r"python3 -m gomap_ci\.(\w+)", f.read())
+        m = re.search(r"gomap_ci/run.sh\" (\w+)", f.read())
     return importlib.import_module("gomap_ci." + m.group(1)) if m else None
 
 
