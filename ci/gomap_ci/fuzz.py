@@ -312,6 +312,11 @@ def main(argv=None):
         canaries.check(a.canary)
         if a.merge:
             raise Fail(USAGE, "--merge with --canary would merge a buggy engine's corpus")
+    # a misspelt target is caught before minutes of building (the registry decides after it)
+    sources = libfuzzer.program_targets()
+    for t in a.target:
+        if t not in sources and not os.environ.get("GOMAP_FUZZ_BIN_DIR"):
+            raise Fail(USAGE, f"unknown target '{t}' (known: {' '.join(sources)})")
     writable_dir(a.out, "--out")
     raise_on_signals()
     start = now()
