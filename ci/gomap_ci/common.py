@@ -142,7 +142,10 @@ def write_atomic(path, data, overwrite=True):
         data = data.encode()
     folder = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp's 0600 is for secrets, not reports
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
