@@ -3,6 +3,7 @@ percentage and the targets as they finish) instead of minutes of silence."""
 import os
 import re
 import subprocess
+import threading
 import time
 
 from .common import ROOT, TOOL, Fail, Interrupted, kill_group, say
@@ -10,11 +11,24 @@ from .common import ROOT, TOOL, Fail, Interrupted, kill_group, say
 _PERCENT = re.compile(r"^\[\s*(\d+)%\]\s*(.*)")
 
 
-def _run_logged(cmd, log_path, cwd, label, every=10.0):
+def run_logged(cmd, log_path, cwd, label, every=10.0, timeout=None, env=None):
+    """Runs a build command with its output to log_path, printing the
+    percentage (at most every `every` seconds) and each target as it is
+    built. Returns the exit status, or "timeout" when it ran past timeout
+    seconds (the whole process group is then killed)."""
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    timed_out = threading.Event()
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                errors="replace", start_new_session=True)
+                                errors="replace", start_new_session=True, env=env)
+
+        def expire():
+            timed_out.set()
+            kill_group(proc)
+        timer = threading.Timer(timeout, expire) if timeout else None
+        if timer:
+            timer.daemon = True
+            timer.start()
         last_print, last_pct = 0.0, -1
         try:
             for line in proc.stdout:
@@ -31,7 +45,10 @@ def _run_logged(cmd, log_path, cwd, label, every=10.0):
         except Interrupted:
             kill_group(proc)
             raise
-    return proc.returncode
+        finally:
+            if timer:
+                timer.cancel()
+    return "timeout" if timed_out.is_set() else proc.returncode
 
 
 def _tail(path, n=15):
@@ -50,7 +67,7 @@ def build(preset, label, log_dir, binary_dir=None, source=ROOT, defines=(), targ
     make = ["cmake", "--build", bdir, "-j", str(jobs)] + (["--target", *targets] if targets else [])
     for step, cmd in (("configure", configure), ("build", make)):
         log_path = os.path.join(log_dir, f"{step}-{os.path.basename(bdir)}.log")
-        if _run_logged(cmd, log_path, source, label) != 0:
+        if run_logged(cmd, log_path, source, label) != 0:
             tail = _tail(log_path)
             if tail:
                 print(tail, end="", flush=True)

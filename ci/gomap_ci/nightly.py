@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 
-from . import canaries, libfuzzer, plots, state_coverage, triage
+from . import build, canaries, libfuzzer, plots, state_coverage, triage
 from .common import (CLEAN, FINDING, ROOT, TOOL, USAGE, Fail, Interrupted, bootstrap, kill_group, main_guard, now,
                      parser, positive_float, positive_int, quote, raise_on_signals, stamp_of, unique_dir, user_path,
                      write_atomic, write_json, writable_dir)
@@ -108,11 +108,18 @@ class Night:
         self.budget_s = args.budget_minutes * 60
 
     # ---------------------------------------------------------------- steps
-    def step(self, name, cmd, timeout=None, env=None, cwd=ROOT, failure="failed"):
+    def step(self, name, cmd, timeout=None, env=None, cwd=ROOT, failure="failed", progress=False):
+        """Runs one step, its output to logs/<name>.log; progress=True prints
+        a build's progress as it goes."""
         log_path = os.path.join(self.dir, "logs", re.sub(r"[^A-Za-z0-9_.-]", "_", name) + ".log")
         os.makedirs(os.path.dirname(log_path), exist_ok=True)
         log(f"{name} ...")
-        status, secs = run(cmd, log_path, timeout=timeout, env=env, cwd=cwd)
+        if progress:
+            start = time.time()
+            status = build.run_logged(cmd, log_path, cwd, name, timeout=timeout, env=dict(os.environ, **(env or {})))
+            secs = round(time.time() - start, 1)
+        else:
+            status, secs = run(cmd, log_path, timeout=timeout, env=env, cwd=cwd)
         ok = status == 0
         log(f"{name}: {'ok' if ok else 'FAILED (' + str(status) + ')'} in {secs}s")
         self.steps.append({"name": name, "status": "ok" if ok else str(status), "seconds": secs,
@@ -126,7 +133,7 @@ class Night:
                        failure="tool")
         bdir = binary_dir or os.path.join(ROOT, "build", preset)
         return ok and self.step(f"build {label}", ["cmake", "--build", bdir, "-j", str(self.args.jobs)],
-                                timeout=3600, cwd=source, failure="tool")
+                                timeout=3600, cwd=source, failure="tool", progress=True)
 
     def test(self, name, cmd, env=None):
         # a failing test is a finding; ctest's own breakage looks the same

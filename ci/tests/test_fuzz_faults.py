@@ -19,7 +19,7 @@ import unittest
 import support
 from support import ToolTest, run, tool
 
-from gomap_ci import common
+from gomap_ci import build, common
 
 
 class FuzzFaults(ToolTest):
@@ -98,6 +98,13 @@ class FuzzFaults(ToolTest):
         argv = shlex.split(line.strip())
         self.assertEqual(argv[-1], path)
         self.assertIn("next: replay a crash", r.stdout)
+
+    def test_a_hanging_build_step_times_out_with_its_children(self):
+        start = time.time()
+        status = build.run_logged(["sh", "-c", "echo '[ 50%] Building x'; sleep 60 & wait"],
+                                  os.path.join(self.tmp, "b.log"), self.tmp, "x", timeout=1)
+        self.assertEqual(status, "timeout")
+        self.assertLess(time.time() - start, 15)
 
     def test_artifacts_are_never_overwritten(self):
         path = os.path.join(self.tmp, "crash")
