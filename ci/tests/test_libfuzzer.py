@@ -1,10 +1,10 @@
-"""The one libFuzzer log parser and the one .options reader."""
+"""The one libFuzzer log parser, the one .options reader, and triage's reading of a failure."""
 import os
 import unittest
 
 from support import ROOT, ToolTest
 
-from gomap_ci import common, libfuzzer
+from gomap_ci import common, libfuzzer, triage
 
 PLAIN = """INFO: Seed: 1
 #2\tINITED cov: 120 ft: 300 corp: 10/200b exec/s: 0 rss: 31Mb
@@ -38,6 +38,20 @@ class Parser(ToolTest):
     def test_a_run_that_never_started(self):
         s = libfuzzer.parse_log("ERROR: something\n")
         self.assertEqual((s["runs"], s["final"]), (0, False))
+
+
+class Triage(ToolTest):
+    def test_the_machine_readable_rule_comes_first(self):
+        text = "FAILED at #3\n  rule:     [load-factor] growth starts early\nfailure-rule: load-factor-trigger\n"
+        self.assertEqual(triage.family(text), "load-factor-trigger")
+        self.assertEqual(triage.rule_text(text), "[load-factor] growth starts early")
+
+    def test_then_the_rule_family_then_the_sanitizer_kind(self):
+        self.assertEqual(triage.family("  rule:     [iteration] each key once\n"), "iteration")
+        asan = "==1==ERROR: AddressSanitizer: heap-use-after-free on address 0x6\n"
+        self.assertEqual(triage.family(asan), "ERROR: AddressSanitizer: heap-use-after-free")
+        self.assertEqual(triage.family("ERROR: libFuzzer: timeout after 10 seconds\n"), "ERROR: libFuzzer: timeout")
+        self.assertIsNone(triage.family("nothing to see\n"))
 
 
 class Options(ToolTest):
