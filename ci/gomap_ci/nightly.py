@@ -156,7 +156,9 @@ class Night:
         s = libfuzzer.parse_log_file(log_path)
         arts = libfuzzer.artifacts(artifacts)
         stats = {"kind": kind, "seconds": secs, "exit": status, "runs": s["runs"], "exec_per_sec": s["exec_per_sec"],
-                 "cov": s["cov"], "ft": s["ft"], "peak_rss_mb": s["peak_rss_mb"], "corpus": len(os.listdir(corpus)),
+                 "cov": s["cov"], "ft": s["ft"], "corpus": len(os.listdir(corpus)),
+                 # -fork mode's parent log carries no worker RSS: unknown, not 0
+                 "peak_rss_mb": s["peak_rss_mb"] or None,
                  "artifacts": arts, "log": os.path.relpath(log_path, self.dir),
                  "state_first_reach": state_coverage.first_reach(log_path)}
         # a target that did not fuzz is never clean: say why
@@ -173,7 +175,7 @@ class Night:
                                "log": stats["log"], "kind": "tool"})
         self.fuzz[target] = stats
         log(f"fuzz {target}: {s['runs']} runs, {s['exec_per_sec']} exec/s, cov {s['cov']} ft {s['ft']}, "
-            f"peak {s['peak_rss_mb']} MB, {len(arts)} artifact(s); {stats['status']}")
+            f"peak {s['peak_rss_mb'] or 'n/a'} MB, {len(arts)} artifact(s); {stats['status']}")
         for a in arts:
             self.triage(binary, target, os.path.join(artifacts, a), env)
 
@@ -504,7 +506,7 @@ def markdown(r):
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for t, s in r["fuzz"].items():
         lines.append(f"| {t} | {s['kind']} | {s['status']} | {s['runs']} | {s['exec_per_sec']} | {s['cov']} | {s['ft']} | "
-                     f"{s['peak_rss_mb']} | {s['corpus']} | {len(s['artifacts'])} |")
+                     f"{s['peak_rss_mb'] or 'n/a'} | {s['corpus']} | {len(s['artifacts'])} |")
     c = r["coverage"]
     lines += ["", "## Engine coverage", "",
               (f"Lines {c['line_percent']}% ({c['lines']}), branches {c['branch_percent']}% ({c['branches']}); "
