@@ -34,3 +34,20 @@ def prepare(name):
         raise Fail(USAGE, str(e)) from None
     except Exception as e:  # noqa: BLE001 - a patch that no longer applies is a tool failure
         raise Fail(TOOL, f"cannot prepare canary '{name}': {e}") from None
+
+
+def add_arguments(p, what):
+    """--canary NAME and --list-canaries, the same for every tool."""
+    p.add_argument("--canary", metavar="NAME", help=f"{what} with a planted engine bug (ci/canaries/NAME.patch)")
+    p.add_argument("--list-canaries", action="store_true", help="print the canary names and what each breaks, then exit")
+
+
+def listed(a):
+    """Handles the canary flags: True when --list-canaries printed the list
+    (the tool is done); an unknown --canary is bad usage."""
+    if a.list_canaries:
+        print(listing(), flush=True)
+        return True
+    if a.canary:
+        check(a.canary)
+    return False

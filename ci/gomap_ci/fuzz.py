@@ -51,9 +51,7 @@ def parse_args(argv):
                    help="where runs go (default fuzz-out/ in the repository; relative to your directory)")
     p.add_argument("--merge", action="store_true",
                    help="afterwards, merge new coverage into the shipped corpus/<target>/ (libFuzzer -merge=1)")
-    p.add_argument("--canary", metavar="NAME",
-                   help="build with a planted engine bug (ci/canaries/NAME.patch) in build/fuzz-canary-NAME")
-    p.add_argument("--list-canaries", action="store_true", help="print the canary names and what each breaks, then exit")
+    canaries.add_arguments(p, "fuzz an engine built (in build/fuzz-canary-NAME)")
     return p.parse_args(argv)
 
 
@@ -305,13 +303,10 @@ def choose_targets(a, bin_dir, replay):
 
 def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
-    if a.list_canaries:
-        say(canaries.listing())
+    if canaries.listed(a):
         return CLEAN
-    if a.canary:
-        canaries.check(a.canary)
-        if a.merge:
-            raise Fail(USAGE, "--merge with --canary would merge a buggy engine's corpus")
+    if a.canary and a.merge:
+        raise Fail(USAGE, "--merge with --canary would merge a buggy engine's corpus")
     # a misspelt target is caught before minutes of building (the registry decides after it)
     sources = libfuzzer.program_targets()
     for t in a.target:

@@ -547,9 +547,7 @@ def parse_args(argv):
     p.add_argument("--props-cases", type=positive_int(10 ** 9), default=2000, help="RapidCheck max_success (default 2000)")
     p.add_argument("--merge", action="store_true", help="merge new coverage into the shipped corpus (-merge=1)")
     p.add_argument("--adopt", action="store_true", help="copy candidate regressions into corpus/regressions/")
-    p.add_argument("--canary", metavar="NAME",
-                   help="a fuzz-only night with a planted engine bug (ci/canaries/NAME.patch), to see triage work end to end")
-    p.add_argument("--list-canaries", action="store_true", help="print the canary names and what each breaks, then exit")
+    canaries.add_arguments(p, "a fuzz-only night, to see triage work end to end,")
     p.add_argument("--render", metavar="REPORT_JSON", type=user_path,
                    help="only re-render report.html next to an earlier night's report.json (with OUT/history.jsonl)")
     return p.parse_args(argv)
@@ -557,8 +555,7 @@ def parse_args(argv):
 
 def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
-    if a.list_canaries:
-        print(canaries.listing())
+    if canaries.listed(a):
         return CLEAN
     if a.render:
         try:
@@ -571,8 +568,6 @@ def main(argv=None):
         out = write_atomic(os.path.join(night_dir, "report.html"), render_html(r, history))
         print(out)
         return CLEAN
-    if a.canary:
-        canaries.check(a.canary)
     writable_dir(a.out, "--out")
     raise_on_signals()
     bootstrap(PROG)
