@@ -21,8 +21,16 @@ def check(name):
 
 
 def listing():
+    """One canary per line: name, then what it breaks (and its kind, when the
+    patch header gives one)."""
     mod = module()
-    return "\n".join(f"{n}\t{mod.describe(n)}" for n in mod.names())
+    lines = []
+    for n in mod.names():
+        d = mod.describe(n)
+        if isinstance(d, dict):
+            d = d.get("breaks", "") + (f" [{d['kind']}]" if d.get("kind") else "")
+        lines.append(f"{n}\t{d}")
+    return "\n".join(lines)
 
 
 def prepare(name):
