@@ -5,7 +5,8 @@ By default each command is checked without running anything long:
 - `ci/<tool>.sh ARGS`: ARGS parse with the tool's own argument parser (the
   module the .sh execs), so every flag and value is valid as written;
 - `cmake --preset P`, `cmake --build --preset P`, `ctest --preset P`: P is a
-  configure, build or test preset of CMakePresets.json;
+  configure, build or test preset of CMakePresets.json, and every `-DNAME=`
+  is CMake's own or an option/cache variable of the tree;
 - `build/<preset>/<dir>/<program> ...`: the preset exists and the program is
   a target of the tree (fuzz/targets/<t>.cpp, <t>_replay, gomap-replay);
 - anything else: the program exists (in the repository or on PATH).
@@ -59,6 +60,22 @@ def presets(kind):
         return {p["name"] for p in json.load(f)[kind] if not p.get("hidden")}
 
 
+def known_variable(name):
+    """A -D variable means something: CMake's own, or an option()/CACHE
+    variable of one of the tree's CMakeLists.txt."""
+    if name.startswith("CMAKE_"):
+        return True
+    rx = re.compile(r"(?:option\(\s*|set\(\s*)" + re.escape(name) + r"\b[^)]*(?:CACHE|\))")
+    for folder, _, files in os.walk(ROOT):
+        if "/build" in folder[len(ROOT):] or "/.git" in folder[len(ROOT):]:
+            continue
+        if "CMakeLists.txt" in files:
+            with open(os.path.join(folder, "CMakeLists.txt")) as f:
+                if rx.search(f.read()):
+                    return True
+    return False
+
+
 def module_of(script):
     with open(os.path.join(ROOT, script)) as f:
         m = re.search(r"gomap_ci/run.sh\" (\w+)", f.read())
@@ -79,6 +96,9 @@ def check(argv):
         except SystemExit as e:
             return None if e.code == 0 else f"{prog} rejects {args}"
         return None
+    unknown = [d for d in args if d.startswith("-D") and not known_variable(d[2:].split("=")[0].split(":")[0])]
+    if prog == "cmake" and unknown:
+        return f"cmake: no cache variable {unknown[0]}"
     if prog in ("cmake", "ctest") and "--preset" in args:
         name = args[args.index("--preset") + 1]
         kind = ("testPresets" if prog == "ctest" else "buildPresets" if "--build" in args else "configurePresets")
@@ -111,6 +131,7 @@ class ReadmeCommands(ToolTest):
 
     def test_the_checker_rejects_what_is_wrong(self):
         for argv in (["ci/fuzz.sh", "--second", "5"], ["ci/fuzz.sh", "--seconds"], ["cmake", "--preset", "nope"],
+                     ["cmake", "--preset", "dev", "-DGOMAP_NO_SUCH_OPTION=1"],
                      ["build/dev/fuzz/map_nope"], ["ci/nope.sh"], ["no-such-program-xyz"]):
             with self.subTest(argv=argv):
                 self.assertIsNotNone(check(argv))
