@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 CLEAN, FINDING, USAGE, TOOL = 0, 1, 2, 3
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -180,10 +179,6 @@ def say(msg=""):
     print(msg, flush=True)
 
 
-def warn(prog, msg):
-    print(f"{prog}: {msg}", file=sys.stderr, flush=True)
-
-
 class Interrupted(Exception):
     """Raised by the signal handler: the run was told to stop."""
 
@@ -246,6 +241,3 @@ def main_guard(prog, fn):
         code = TOOL
     sys.exit(code)
 
-
-def elapsed(start):
-    return round(time.time() - start, 1)

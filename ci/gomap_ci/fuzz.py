@@ -30,7 +30,7 @@ import time
 from . import build, canaries, libfuzzer, state_coverage
 from .common import (CLEAN, FINDING, ROOT, TOOL, USAGE, DISK_FULL, Fail, Interrupted, kill_group, main_guard,
                      now, parser, positive_int, quote, raise_on_signals, rel, say, stamp_of, unique_dir,
-                     user_path, warn, write_atomic, write_json, writable_dir, bootstrap)
+                     user_path, write_atomic, write_json, writable_dir, bootstrap)
 
 PROG = "ci/fuzz.sh"
 DEFAULT_SECONDS = 30  # six targets, two at a time: about 90 s after the build
