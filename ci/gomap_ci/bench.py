@@ -16,7 +16,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 
 from . import build
 from .common import (CLEAN, FINDING, ROOT, TOOL, USAGE, Fail, bootstrap, main_guard, now, parser, positive_int, say,

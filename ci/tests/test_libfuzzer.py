@@ -2,7 +2,7 @@
 import os
 import unittest
 
-from support import ROOT, ToolTest
+from support import ToolTest
 
 from gomap_ci import common, libfuzzer, triage
 

@@ -5,7 +5,6 @@ missing and leave canary nights out; the state-coverage and exec/s tables."""
 import datetime
 import json
 import os
-import re
 import unittest
 
 from support import ToolTest
