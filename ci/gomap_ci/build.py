@@ -29,7 +29,19 @@ def run_logged(cmd, log_path, cwd, label, every=10.0, timeout=None, env=None):
         if timer:
             timer.daemon = True
             timer.start()
-        last_print, last_pct = 0.0, -1
+        # A compile can take longer than `every`: a heartbeat thread says the
+        # build is still going when nothing else was printed for that long.
+        state = {"printed": 0.0, "pct": -1, "what": "starting", "start": time.time()}
+        finished = threading.Event()
+
+        def heartbeat():
+            while not finished.wait(1.0):
+                if time.time() - max(state["printed"], state["start"]) >= every:
+                    say(f"   {label} [{max(state['pct'], 0):3d}%] still building "
+                        f"({time.time() - state['start']:.0f}s; {state['what']})")
+                    state["printed"] = time.time()
+        beat = threading.Thread(target=heartbeat, daemon=True)
+        beat.start()
         try:
             for line in proc.stdout:
                 log.write(line)
@@ -38,14 +50,16 @@ def run_logged(cmd, log_path, cwd, label, every=10.0, timeout=None, env=None):
                     continue
                 pct, what = int(m.group(1)), m.group(2).strip()
                 done = what.startswith("Built target")
-                if done or (pct != last_pct and time.time() - last_print >= every):
+                if done or (pct != state["pct"] and time.time() - state["printed"] >= every):
                     say(f"   {label} [{pct:3d}%] {what}")
-                    last_print, last_pct = time.time(), pct
+                    state["printed"] = time.time()
+                state["pct"], state["what"] = pct, what
             proc.wait()
         except Interrupted:
             kill_group(proc)
             raise
         finally:
+            finished.set()
             if timer:
                 timer.cancel()
     return "timeout" if timed_out.is_set() else proc.returncode
