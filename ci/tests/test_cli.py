@@ -9,7 +9,10 @@ import unittest
 
 from support import ROOT, ToolTest, run, tool
 
-from gomap_ci import replay
+import contextlib
+import io
+
+from gomap_ci import build, replay
 
 ENTRY_POINTS = sorted(f for f in os.listdir(os.path.join(ROOT, "ci"))
                       if f.endswith(".sh") and f not in ("bootstrap.sh", "canaries.sh"))
@@ -67,6 +70,20 @@ class Cli(ToolTest):
         self.assertEqual(replay.concurrent_target(None, "/a/concurrent_map/crash-1", maps), "concurrent_map")
         self.assertIsNone(replay.concurrent_target(None, "/a/map_u64/crash-1", maps))
         self.assertIsNone(replay.concurrent_target("map_u64", "x", maps))
+
+
+class BuildProgress(ToolTest):
+    def test_a_build_prints_progress_and_a_heartbeat_when_quiet(self):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            status = build.run_logged(["sh", "-c", "echo '[ 10%] Building CXX object a.o'; sleep 2.5; "
+                                             "echo '[ 90%] Built target a'"], os.path.join(self.tmp, "b.log"),
+                                      self.tmp, "dev", every=1.0)
+        lines = out.getvalue().splitlines()
+        self.assertEqual(status, 0)
+        self.assertEqual(lines[0], "   dev [ 10%] Building CXX object a.o")
+        self.assertRegex(lines[1], r"dev \[ 10%\] still building \(\ds; Building CXX object a.o\)")
+        self.assertEqual(lines[-1], "   dev [ 90%] Built target a")
 
 
 class Canaries(ToolTest):
