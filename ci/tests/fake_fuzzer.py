@@ -8,7 +8,9 @@ it misbehaves:
   zero-ok   take the whole budget, exit 0 having run nothing
   short     exit 0 with final stats after 1 second, whatever the budget
   hang      ignore the budget and sleep
-  crash     write a crash artifact (artifact_prefix), report a sanitizer error, exit 1
+  crash     write a crash artifact (artifact_prefix), report a sanitizer error, exit 1;
+            given a crash file, replay it (the report, exit 1) or minimize it
+            (-exact_artifact_path)
   fill      write a large log (fills a small disk), then a crash artifact, exit 1
   family    like clean, but first start a grandchild that sleeps; its pid goes
             to FAKE_FUZZER_PIDFILE (for the SIGTERM test)
@@ -26,6 +28,17 @@ if "--list-states" in sys.argv:
     sys.exit(0)
 
 mode = os.environ.get("FAKE_FUZZER_MODE", "clean")
+exact = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("-exact_artifact_path=")), None)
+files = [a for a in sys.argv[1:] if not a.startswith("-") and os.path.isfile(a)]
+if files and mode == "crash":
+    # replaying (or minimizing) a crash file: the report again, never a new artifact elsewhere
+    print("  rule:     [load-factor] growth starts one entry early\nfailure-rule: load-factor", flush=True)
+    print("==1==ERROR: AddressSanitizer: heap-use-after-free on address 0x1", flush=True)
+    if exact:
+        with open(exact, "wb") as f:
+            f.write(b"GMAP")
+        sys.exit(0)
+    sys.exit(1)
 budget = next((int(a.split("=", 1)[1]) for a in sys.argv if a.startswith("-max_total_time=")), 1)
 prefix = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("-artifact_prefix=")), "./")
 
