@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A stand-in for a libFuzzer target (and for gomap-replay's --list-* flags),
-for the fault-injection tests of the ci/ tools. FAKE_FUZZER_MODE picks how
-it misbehaves:
+for the fault-injection tests of the ci/ tools. Its command lines are
+appended to FAKE_FUZZER_ARGV when set; -merge=1 does nothing. FAKE_FUZZER_MODE
+picks how it misbehaves:
 
   clean     fuzz for -max_total_time seconds, print status lines and final stats
   zero      print libFuzzer's start and exit 1 after 0 runs (a bad ASAN_OPTIONS)
@@ -27,6 +28,11 @@ if "--list-states" in sys.argv:
     print("no-nan/no-growth/no-iter/clear\nnan/no-growth/no-iter/clear")
     sys.exit(0)
 
+if os.environ.get("FAKE_FUZZER_ARGV"):
+    with open(os.environ["FAKE_FUZZER_ARGV"], "a") as f:
+        f.write("\t".join(sys.argv[1:]) + "\n")
+if "-merge=1" in sys.argv:
+    sys.exit(0)  # merging: nothing to write into the real corpus
 mode = os.environ.get("FAKE_FUZZER_MODE", "clean")
 exact = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("-exact_artifact_path=")), None)
 files = [a for a in sys.argv[1:] if not a.startswith("-") and os.path.isfile(a)]

@@ -80,6 +80,23 @@ class FuzzFaults(ToolTest):
         # and before the build, which would take minutes
         self.assertOneLineError(run([tool("fuzz.sh"), "--target", "map_nope", "--out", self.tmp], timeout=30))
 
+    def test_the_command_line_and_merge(self):
+        argv_log = os.path.join(self.tmp, "argv")
+        r = self.fuzz("clean", "--seconds", "1", "--merge", env={"FAKE_FUZZER_ARGV": argv_log})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        with open(argv_log) as f:
+            fuzz, merge = [l.rstrip("\n").split("\t") for l in f]
+        corpus = os.path.join(support.ROOT, "corpus")
+        # the .options flags (dict resolved in corpus/), the budget, artifacts in the run folder
+        self.assertIn(f"-dict={corpus}/map_u64.dict", fuzz)
+        self.assertIn("-max_len=256", fuzz)
+        self.assertIn("-max_total_time=1", fuzz)
+        self.assertTrue(any(a.startswith("-artifact_prefix=" + self.out) for a in fuzz), fuzz)
+        self.assertEqual(fuzz[-1], os.path.join(corpus, "map_u64"))  # seeds read, never written
+        self.assertIn("-merge=1", merge)
+        self.assertEqual(merge[-2], os.path.join(corpus, "map_u64"))  # merged into the shipped corpus
+        self.assertTrue(merge[-1].startswith(self.out))
+
     def test_progress_lines_every_ten_seconds(self):
         r = self.fuzz("clean", "--seconds", "12")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
