@@ -48,10 +48,11 @@ def log(msg):
     print(f"[nightly {now().strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def run(cmd, out_path=None, timeout=None, env=None, cwd=ROOT, stderr_path=None):
+def run(cmd, out_path=None, timeout=None, env=None, cwd=ROOT, stderr_path=None, tick=None, every=30.0):
     """Runs a command in its own process group, never raising for its
     failure: returns (exit status, 'timeout' or 'cannot run: ...', seconds).
-    A timeout or an interruption ends the whole group."""
+    A timeout or an interruption ends the whole group. tick(seconds) is
+    called every `every` seconds while it runs (progress lines)."""
     full_env = dict(os.environ, **(env or {}))
     start = time.time()
     out = open(out_path, "w") if out_path else subprocess.DEVNULL
@@ -59,8 +60,19 @@ def run(cmd, out_path=None, timeout=None, env=None, cwd=ROOT, stderr_path=None):
     try:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=full_env, cwd=cwd,
                                 start_new_session=True)
+        deadline = start + timeout if timeout else None
         try:
-            status = proc.wait(timeout=timeout)
+            while True:
+                wait = every if tick else None
+                if deadline is not None:
+                    wait = max(0.0, min(wait or float("inf"), deadline - time.time()))
+                try:
+                    status = proc.wait(timeout=wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    if deadline is not None and time.time() >= deadline:
+                        raise
+                    tick(time.time() - start)
         except subprocess.TimeoutExpired:
             kill_group(proc)
             status = "timeout"
@@ -152,7 +164,11 @@ class Night:
                f"-artifact_prefix={artifacts}/", corpus] + ([seeds] if os.path.isdir(seeds) else [])
         log_path = os.path.join(work, "fuzz.log")
         log(f"fuzz {target} ({kind}) for {seconds}s on {self.args.jobs} worker(s)")
-        status, secs = run(cmd, log_path, timeout=seconds + 300, env=env)
+        def tick(elapsed):
+            p = libfuzzer.parse_log_file(log_path)
+            log(f"fuzz {target}: {elapsed:.0f}s of {seconds}s, {p['runs']} execs, {p['exec_per_sec']} exec/s, "
+                f"cov {p['cov']}, {len(libfuzzer.artifacts(artifacts))} artifact(s) so far")
+        status, secs = run(cmd, log_path, timeout=seconds + 300, env=env, tick=tick)
         s = libfuzzer.parse_log_file(log_path)
         arts = libfuzzer.artifacts(artifacts)
         stats = {"kind": kind, "seconds": secs, "exit": status, "runs": s["runs"], "exec_per_sec": s["exec_per_sec"],

@@ -14,6 +14,17 @@ from support import ToolTest
 from gomap_ci import nightly
 
 
+class NightlyRun(ToolTest):
+    def test_progress_ticks_and_the_timeout(self):
+        ticks = []
+        status, _ = nightly.run(["sleep", "2.5"], os.path.join(self.tmp, "l"), tick=ticks.append, every=1.0)
+        self.assertEqual((status, len(ticks)), (0, 2))
+        status, secs = nightly.run(["sh", "-c", "sleep 30 & wait"], os.path.join(self.tmp, "l"), timeout=1,
+                                   tick=ticks.append, every=0.4)
+        self.assertEqual(status, "timeout")
+        self.assertLess(secs, 10)
+
+
 class NightlyFuzzing(ToolTest):
     def night(self, mode):
         os.environ["FAKE_FUZZER_MODE"] = mode
