@@ -480,8 +480,11 @@ def read_history(path):
         for line in f:
             try:
                 e = json.loads(line)
-                e["_when"] = datetime.datetime.fromisoformat(e.get("started") or
-                                                             datetime.datetime.strptime(e["stamp"][:16], "%Y%m%dT%H%M%S").replace(tzinfo=datetime.timezone.utc).isoformat())
+                if e.get("started"):
+                    e["_when"] = datetime.datetime.fromisoformat(e["started"])
+                else:  # nights before "started" was recorded: the stamp, 20261203T074713Z
+                    e["_when"] = datetime.datetime.strptime(e["stamp"][:15], "%Y%m%dT%H%M%S").replace(
+                        tzinfo=datetime.timezone.utc)
                 nights.append(e)
             except (ValueError, KeyError, TypeError):
                 continue

@@ -78,6 +78,15 @@ class Report(ToolTest):
         xs = [p[0] for p in a["points"]]
         self.assertAlmostEqual((xs[3] - xs[2]) / (xs[1] - xs[0]), 4, delta=0.05)  # rounded to 0.1 px
 
+    def test_nights_recorded_before_started_existed_are_read(self):
+        old = {"stamp": "20261120T010203Z", "coverage": {}, "findings": 0,
+               "targets": {"map_u64": {"exec_per_sec": 1, "cov": 2, "ft": 3}}}
+        path = os.path.join(self.tmp, "history.jsonl")
+        with open(path, "w") as f:
+            f.write(json.dumps(old) + "\n" + json.dumps(night("2026-11-25", 1)) + "\n")
+        nights = nightly.read_history(path)
+        self.assertEqual([n["_when"].day for n in nights], [20, 25])
+
     def test_a_damaged_history_line_is_skipped(self):
         path = os.path.join(self.tmp, "history.jsonl")
         with open(path, "w") as f:
