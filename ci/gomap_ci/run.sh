@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The one way into ci/gomap_ci: `run.sh MODULE ARGS...` runs gomap_ci.MODULE
+# with ARGS. On a bare machine python3 itself is missing, so bootstrap.sh
+# (which installs it with the project's other packages) runs first then.
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+module=$1
+shift
+if ! command -v python3 >/dev/null 2>&1; then
+  bash "$here/bootstrap.sh" || { echo "ci/$module: cannot install python3 (ci/bootstrap.sh failed)" >&2; exit 3; }
+fi
+exec env PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" python3 -m "gomap_ci.$module" "$@"
