@@ -5,7 +5,10 @@
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 module=$1
 shift
-if ! command -v python3 >/dev/null 2>&1; then
+# Debian's interpreter, where bootstrap.sh's python3-jinja2 lands, comes first:
+# a python3 earlier on PATH (pyenv, a venv) need not have the same modules.
+python=/usr/bin/python3
+if [[ ! -x $python ]]; then
   bash "$here/bootstrap.sh" || { echo "ci/$module: cannot install python3 (ci/bootstrap.sh failed)" >&2; exit 3; }
 fi
-exec env PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" python3 -m "gomap_ci.$module" "$@"
+exec env PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" "$python" -m "gomap_ci.$module" "$@"
