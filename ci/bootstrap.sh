@@ -35,6 +35,7 @@ packages=(
   libcli11-dev
   python3
   python3-jinja2
+  golang-1.19-go
   git
 )
 packages+=("$@")
