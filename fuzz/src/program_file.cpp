@@ -53,7 +53,9 @@ LoadedProgram load_program_file(const std::string& path, const std::optional<std
 
   LoadedProgram out;
   out.path = path;
-  if (looks_like_text(bytes.data(), bytes.size())) {
+  // A .txt file (regressions, seeds, --to-text output) is a text program
+  // even without a `target` line: it must parse, never replay as bytes.
+  if (fs::path(path).extension() == ".txt" || looks_like_text(bytes.data(), bytes.size())) {
     out.form = "text";
     try {
       out.program = parse_text(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));

@@ -4,7 +4,9 @@
 // regression — goes through load_program_file(), which either returns a
 // program with its target or throws InputError with a one-line reason (empty,
 // too large, not a regular file, truncated or corrupt header, bad text line,
-// unknown or undetectable target). Tools print that line and exit non-zero.
+// unknown or undetectable target, a --target the file contradicts). Tools
+// print that line and exit non-zero. A file is text when it is named *.txt
+// or looks like text (program.hpp's looks_like_text); text must parse.
 #pragma once
 
 #include <cstddef>

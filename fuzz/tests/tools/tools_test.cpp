@@ -69,6 +69,18 @@ TEST(TextForm, TextThatIsNotValidTextIsAnError) {
   }
 }
 
+TEST(TextForm, TxtFilesAreTextEvenWithoutATargetLine) {
+  TempDir d;
+  fs::create_directories(d / "map_u64");
+  write_file(d / "map_u64" / "story.txt", "# no target line: the folder names it\nset 1 1\nget 1\n");
+  const ToolRun r = replay(d, {(d / "map_u64" / "story.txt").string()});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(header_of(r).find(": text, target map_u64 (from path)"), std::string::npos) << describe(r);
+  EXPECT_NE(header_of(r).find(", 2 ops"), std::string::npos) << describe(r);
+  write_file(d / "map_u64" / "bytes.txt", std::string("\x00\x01\x02\x03\x04", 5));
+  expect_clean_error(replay(d, {(d / "map_u64" / "bytes.txt").string()}));
+}
+
 // ---- --target and the target a file names
 
 TEST(TargetOption, ConflictWithTheFileIsAnError) {
