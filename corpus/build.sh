@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Compiles the text seed programs (corpus/seeds/<target>/*.txt) into the binary
 # corpus libFuzzer starts from (corpus/<target>/*.bin) with the one encoder,
-# and writes each target's libFuzzer dictionary (corpus/<target>.dict) from
-# the op table (`gomap-replay --dict`). The targets come from the registry
+# and writes each target's libFuzzer dictionary and options file
+# (corpus/<target>.dict from the op table, `gomap-replay --dict`;
+# corpus/<target>.options, `gomap-replay --options`). The targets come from the registry
 # (`gomap-replay --list-targets`). See corpus/README.md.
 usage() {
   cat <<'USAGE'
 usage: corpus/build.sh [--help] [PATH/TO/gomap-replay]
 
 Compiles corpus/seeds/<target>/*.txt into corpus/<target>/*.bin and writes
-corpus/<target>.dict, for every target `gomap-replay --list-targets` prints.
+corpus/<target>.dict and corpus/<target>.options, for every target
+`gomap-replay --list-targets` prints.
 Regenerate the text seeds first with corpus/make_seeds.py when it changes.
 The default gomap-replay is build/dev/fuzz/gomap-replay; a relative path is
 taken from the current directory.
@@ -53,7 +55,9 @@ for target in $targets; do
     mv -f "$out.tmp" "$out" || { echo "corpus/build.sh: error: cannot write $out" >&2; exit 3; }
     n=$((n + 1))
   done
-  "$replay" --dict "$target" >"$target.dict.tmp" || { echo "corpus/build.sh: error: cannot write $target.dict" >&2; rm -f "$target.dict.tmp"; exit 3; }
-  mv -f "$target.dict.tmp" "$target.dict" || { echo "corpus/build.sh: error: cannot write $target.dict" >&2; exit 3; }
+  for kind in dict options; do
+    "$replay" --$kind "$target" >"$target.$kind.tmp" || { echo "corpus/build.sh: error: cannot write $target.$kind" >&2; rm -f "$target.$kind.tmp"; exit 3; }
+    mv -f "$target.$kind.tmp" "$target.$kind" || { echo "corpus/build.sh: error: cannot write $target.$kind" >&2; exit 3; }
+  done
 done
-echo "corpus/build.sh: compiled $n seed programs and wrote the dictionaries"
+echo "corpus/build.sh: compiled $n seed programs and wrote the dictionaries and options"

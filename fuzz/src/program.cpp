@@ -341,6 +341,12 @@ std::string fuzz_dictionary(std::string_view target,
   return d;
 }
 
+std::string fuzz_options(std::string_view target, std::size_t max_len) {
+  const std::string t(target);
+  return "[libfuzzer]\nmax_len = " + std::to_string(max_len) + "\ndict = " + t + ".dict\ntimeout = " +
+         std::to_string(kFuzzTimeoutSeconds) + "\nrss_limit_mb = " + std::to_string(kFuzzRssLimitMb) + "\n";
+}
+
 bool looks_like_text(const std::uint8_t* data, std::size_t size) {
   // Decided by shape, not by the bytes allowed: a text program may hold any
   // UTF-8 in its comments (an em dash once made a regression replay as 115

@@ -260,14 +260,17 @@ TEST(Registry, TargetFilesMatchTheRegistry) {
         << e.path() << " is not a registered target";
 }
 
-// The shipped dictionaries are build outputs of the op table: one that
-// differs from `gomap-replay --dict` is stale (rerun corpus/build.sh).
-TEST(Corpus, DictionariesMatchTheOpTable) {
+// The shipped dictionaries and options files are build outputs of the op
+// table and the targets: one that differs from `gomap-replay --dict` or
+// `--options` is stale (rerun corpus/build.sh).
+TEST(Corpus, DictionariesAndOptionsMatchTheirSources) {
   TempDir d;
   for (std::string_view t : gh::kTargetNames) {
-    const ToolRun r = replay(d, {"--dict", std::string(t)});
-    ASSERT_EQ(r.exit_code, 0) << describe(r);
-    const fs::path shipped = fs::path(GOMAP_SOURCE_DIR) / "corpus" / (std::string(t) + ".dict");
-    EXPECT_EQ(read_file(shipped), r.out) << shipped << " is stale: rerun corpus/build.sh";
+    for (const std::string kind : {"dict", "options"}) {
+      const ToolRun r = replay(d, {"--" + kind, std::string(t)});
+      ASSERT_EQ(r.exit_code, 0) << describe(r);
+      const fs::path shipped = fs::path(GOMAP_SOURCE_DIR) / "corpus" / (std::string(t) + "." + kind);
+      EXPECT_EQ(read_file(shipped), r.out) << shipped << " is stale: rerun corpus/build.sh";
+    }
   }
 }

@@ -7,7 +7,7 @@
 //   gomap-replay --to-binary --out FILE.bin FILE.txt   # compile a text program (corpus seeds)
 //   gomap-replay --states FILE|DIR...                 # which engine states (state_space.hpp) the inputs reach
 //   gomap-replay --list-targets | --list-states | --list-rules
-//   gomap-replay --dict TARGET                        # the target's libFuzzer dictionary
+//   gomap-replay --dict TARGET | --options TARGET     # the target's libFuzzer dictionary or options file
 //
 // A divergence prints the failed rule for people (`rule: [family] text`) and
 // one line for tools, `failure-rule: <id>` (failure.hpp; --list-rules).
@@ -57,9 +57,10 @@ int main(int argc, char** argv) {
   std::string out;
   app.add_option("inputs", inputs, "crash files, corpus entries, text programs or directories of them");
   app.add_flag("--list-targets", list_targets, "print every target: name, binary id, domains, whether it has NaN keys");
-  std::optional<std::string> dict_target;
+  std::optional<std::string> dict_target, options_target;
   app.add_option("--dict", dict_target, "print the libFuzzer dictionary of a target (corpus/build.sh writes corpus/<target>.dict)");
   app.add_flag("--list-rules", list_rules, "print every rule family id a failure's `failure-rule:` line can name");
+  app.add_option("--options", options_target, "print the libFuzzer options file of a target (corpus/build.sh writes corpus/<target>.options)");
   app.add_flag("--list-states", list_states, "print every engine state of the state space (fuzz/README.md)");
   app.add_flag("--states", states, "print the engine states the inputs reach, per target, instead of traces");
   app.add_option("--target", target, "target to run as (default: from the header, the text, or the path)");
@@ -76,21 +77,23 @@ int main(int argc, char** argv) {
   }
   // One mode per run: a flag that would be ignored is an error, not a guess.
   const int modes = int(to_text) + int(to_binary) + int(emit) + int(states) + int(list_targets || list_states || list_rules) +
-                    int(dict_target.has_value());
+                    int(dict_target.has_value()) + int(options_target.has_value());
   if (modes > 1) {
-    std::cerr << "gomap-replay: error: --to-text, --to-binary, --emit-test, --states, --dict and --list-* do not combine\n";
+    std::cerr << "gomap-replay: error: --to-text, --to-binary, --emit-test, --states, --dict, --options and --list-* do not combine\n";
     return 2;
   }
-  if (dict_target) {
+  if (dict_target || options_target) {
     if (!inputs.empty()) {
-      std::cerr << "gomap-replay: error: --dict takes no inputs\n";
+      std::cerr << "gomap-replay: error: --dict and --options take no inputs\n";
       return 2;
     }
-    const bool known = gh::with_target(*dict_target, [&]<class T>() {
-      std::cout << gh::fuzz_dictionary(T::name, {T::dict_keys.begin(), T::dict_keys.end()});
+    const std::string& t = dict_target ? *dict_target : *options_target;
+    const bool known = gh::with_target(t, [&]<class T>() {
+      if (dict_target) std::cout << gh::fuzz_dictionary(T::name, {T::dict_keys.begin(), T::dict_keys.end()});
+      else std::cout << gh::fuzz_options(T::name, T::max_len);
     });
     if (!known) {
-      std::cerr << "gomap-replay: error: unknown target '" << *dict_target << "' (known: " << gh::target_list() << ")\n";
+      std::cerr << "gomap-replay: error: unknown target '" << t << "' (known: " << gh::target_list() << ")\n";
       return 2;
     }
     return 0;

@@ -107,6 +107,7 @@ inline void record_features(std::uint8_t* counters, const OpObservation& o) {
 
 template <class T>
 int fuzz_one(const std::uint8_t* data, std::size_t size, std::uint8_t* counters) {
+  static_assert(T::max_len <= kMaxFuzzInputBytes, "a target's max_len must fit the input cap");
   if (size > kMaxFuzzInputBytes) return -1;  // too long to run in time; -1 keeps it out of the corpus
   if (counters) first_input_time();
   Program p = decode(data, size);

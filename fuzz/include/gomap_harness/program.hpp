@@ -228,6 +228,13 @@ std::string gtest_case(const Program& p, std::string_view name, std::string_view
 std::string fuzz_dictionary(std::string_view target,
                             const std::vector<std::pair<std::string_view, std::uint16_t>>& key_codes);
 
+// The libFuzzer options file (corpus/<target>.options, read by ci/ and
+// ClusterFuzzLite) of a target whose inputs are at most `max_len` bytes.
+// `gomap-replay --options` prints it and corpus/build.sh writes it.
+inline constexpr unsigned kFuzzTimeoutSeconds = 10;
+inline constexpr unsigned kFuzzRssLimitMb = 2048;
+std::string fuzz_options(std::string_view target, std::size_t max_len);
+
 // How the replay tool tells the forms apart: a text program starts with a
 // comment, a directive or an op and names its target on a `target` line.
 // Anything else is binary; a file that looks like text but does not parse

@@ -89,6 +89,8 @@ struct TargetBase {
   static constexpr bool has_nan = false;  // some key code makes a NaN (non-reflexive) key
   static bool is_nan(const Key&) { return false; }
   static bool same_representation(const Key& a, const Key& b) { return a == b; }
+  // libFuzzer's -max_len for this target (its corpus/<target>.options).
+  static constexpr std::size_t max_len = 256;
   // Key codes worth a libFuzzer dictionary token (name, code), domain 0.
   static constexpr std::array<std::pair<std::string_view, std::uint16_t>, 0> dict_keys{};
 };
@@ -295,6 +297,7 @@ struct InjectedHash {
 
 struct CollideTarget : TargetBase<std::uint64_t, TrackedValue>, TrackedValues {
   static constexpr std::string_view name = "map_collide";
+  static constexpr std::size_t max_len = 384;  // long enough to fill overflow chains
   using Hash = InjectedHash;
   using OracleKey = std::uint64_t;
   static constexpr unsigned domains = 8;

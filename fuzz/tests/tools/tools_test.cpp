@@ -108,6 +108,8 @@ TEST(ReplayModes, ConflictingModesAreAnError) {
   expect_clean_error(replay(d, {"--dict", "map_u64", "--list-targets"}));
   expect_clean_error(replay(d, {"--dict", "no_such_target"}));
   expect_clean_error(replay(d, {"--list-rules", f}));
+  expect_clean_error(replay(d, {"--options", "map_u64", "--dict", "map_u64"}));
+  expect_clean_error(replay(d, {"--options", "no_such_target"}));
 }
 
 // ---- --help and usage errors of the corpus scripts
