@@ -228,47 +228,79 @@ void report_checksum(benchmark::State& st, u64 checksum) { st.SetLabel("checksum
 
 std::size_t size_of(const benchmark::State& st) { return static_cast<std::size_t>(st.range(0)); }
 
-// ---- u64 workloads at size n = st.range(0)
-template <class M>
-void insert_u64(benchmark::State& st) {
-  const std::size_t n = size_of(st);
-  const Data& d = data(n);
+// One benchmark: per iteration, `setup` (untimed) prepares, `pass` (timed)
+// does the work of `ops` operations and returns the workload's checksum (or
+// what `finish`, untimed, turns into it), and `right(checksum)` says whether
+// the map gave the right result.
+constexpr auto kAsIs = [](u64 c) { return c; };
+
+template <class Setup, class Pass, class Right, class Finish = decltype(kAsIs)>
+void measure(benchmark::State& st, double ops, Setup&& setup, Pass&& pass, Right&& right, const char* wrong,
+             const Finish& finish = kAsIs) {
   Timer t(st);
   u64 checksum = 0;
   for (auto _ : st) {
-    auto m = std::make_unique<M>();  // no reserve
-    t.time(double(n), [&] { fill(*m, d.keys, n); });
-    checksum = m->size();
-    if (!expect(st, m->size() == n, "insert: wrong size")) break;
+    setup();
+    t.time(ops, [&] { checksum = pass(); });
+    benchmark::DoNotOptimize(checksum);
+    checksum = finish(checksum);
+    if (!expect(st, right(checksum), wrong)) break;
   }
   t.report();
   report_checksum(st, checksum);
 }
 
+constexpr auto kNoSetup = [] {};
+
+// The sum of the values found for `keys` (absent keys add nothing).
+template <class M, class Keys>
+u64 sum_found(const M& m, const Keys& keys) {
+  u64 sum = 0;
+  for (const auto& k : keys)
+    if (const u64* v = lookup(m, k)) sum += *v;
+  return sum;
+}
+
+template <class M>
+u64 sum_key_xor_value(const M& m) {
+  u64 sum = 0;
+  for (auto&& [k, v] : m) sum += k ^ v;
+  return sum;
+}
+
+// Inserting keys[i] -> i into a fresh map (no reserve); checksum: its size.
+template <class M, class Keys>
+void insert_all(benchmark::State& st, const Keys& keys) {
+  std::unique_ptr<M> m;
+  measure(
+      st, double(keys.size()), [&] { m = std::make_unique<M>(); },
+      [&] {
+        fill(*m, keys, keys.size());
+        return u64(m->size());
+      },
+      [&](u64 c) { return c == keys.size(); }, "insert: wrong size");
+}
+
+// Finding every key of `order` (a shuffle of the n keys keys[i] -> i).
+template <class M, class Keys>
+void lookup_all(benchmark::State& st, const Keys& keys, const Keys& order) {
+  M m;
+  fill(m, keys, keys.size());
+  measure(
+      st, double(keys.size()), kNoSetup, [&] { return sum_found(m, order); },
+      [&](u64 c) { return c == sum_below(keys.size()); }, "lookup hit: wrong result");
+}
+
+// ---- u64 workloads at size n = st.range(0)
+template <class M>
+void insert_u64(benchmark::State& st) {
+  insert_all<M>(st, data(size_of(st)).keys);
+}
+
 template <class M>
 void lookup_hit_u64(benchmark::State& st) {
-  const std::size_t n = size_of(st);
-  const Data& d = data(n);
-  M m;
-  fill(m, d.keys, n);
-  Timer t(st);
-  u64 checksum = 0;
-  for (auto _ : st) {
-    u64 sum = 0, found = 0;
-    t.time(double(n), [&] {
-      for (const u64 k : d.shuffled) {
-        if (const u64* v = lookup(m, k)) {
-          sum += *v;
-          ++found;
-        }
-      }
-    });
-    benchmark::DoNotOptimize(sum);
-    checksum = sum;
-    if (!expect(st, found == n && sum == sum_below(n), "lookup hit: wrong result")) break;
-  }
-  t.report();
-  report_checksum(st, checksum);
+  const Data& d = data(size_of(st));
+  lookup_all<M>(st, d.keys, d.shuffled);
 }
 
 template <class M>
@@ -277,19 +309,14 @@ void lookup_miss_u64(benchmark::State& st) {
   const Data& d = data(n);
   M m;
   fill(m, d.keys, n);
-  Timer t(st);
-  u64 checksum = 0;
-  for (auto _ : st) {
-    u64 found = 0;
-    t.time(double(n), [&] {
-      for (const u64 k : d.misses) found += lookup(m, k) != nullptr;
-    });
-    benchmark::DoNotOptimize(found);
-    checksum = found;
-    if (!expect(st, found == 0, "lookup miss: found a key never inserted")) break;
-  }
-  t.report();
-  report_checksum(st, checksum);
+  measure(
+      st, double(n), kNoSetup,
+      [&] {
+        u64 found = 0;
+        for (const u64 k : d.misses) found += lookup(m, k) != nullptr;
+        return found;
+      },
+      [](u64 c) { return c == 0; }, "lookup miss: found a key never inserted");
 }
 
 template <class M>
@@ -300,69 +327,56 @@ void iterate_u64(benchmark::State& st) {
   fill(m, d.keys, n);
   u64 want = 0;
   for (std::size_t i = 0; i < n; ++i) want += d.keys[i] ^ u64(i);
-  Timer t(st);
-  u64 checksum = 0;
-  for (auto _ : st) {
-    u64 sum = 0, seen = 0;
-    t.time(double(n), [&] {
-      for (auto&& [k, v] : m) {
-        sum += k ^ v;
-        ++seen;
-      }
-    });
-    benchmark::DoNotOptimize(sum);
-    checksum = sum;
-    if (!expect(st, seen == n && sum == want, "iterate: wrong result")) break;
-  }
-  t.report();
-  report_checksum(st, checksum);
+  measure(
+      st, double(n), kNoSetup, [&] { return sum_key_xor_value(m); }, [&](u64 c) { return c == want; },
+      "iterate: wrong result");
 }
 
 template <class M>
 void erase_u64(benchmark::State& st) {
   const std::size_t n = size_of(st);
   const Data& d = data(n);
-  Timer t(st);
-  u64 checksum = 0;
-  for (auto _ : st) {
-    auto m = std::make_unique<M>();
-    fill(*m, d.keys, n);
-    u64 erased = 0;
-    t.time(double(n), [&] {
-      for (const u64 k : d.shuffled) erased += static_cast<u64>(m->erase(k));
-    });
-    checksum = erased;
-    if (!expect(st, erased == n && m->size() == 0, "erase: wrong result")) break;
-  }
-  t.report();
-  report_checksum(st, checksum);
+  std::unique_ptr<M> m;
+  measure(
+      st, double(n),
+      [&] {
+        m = std::make_unique<M>();
+        fill(*m, d.keys, n);
+      },
+      [&] {
+        u64 erased = 0;
+        for (const u64 k : d.shuffled) erased += static_cast<u64>(m->erase(k));
+        return erased;
+      },
+      [&](u64 c) { return c == n && m->empty(); }, "erase: wrong result");
 }
 
 // An n-entry map; round r erases the oldest key, splitmix64(r), and inserts
-// splitmix64(n + r) -> r, for max(n, 2M) rounds.
+// splitmix64(n + r) -> r, for max(n, 2M) rounds. Checksum: sum of k XOR v
+// after (untimed).
 template <class M>
 void churn_u64(benchmark::State& st) {
   const std::size_t n = size_of(st);
   const Data& d = data(n);
   const std::size_t rounds = std::max(n, kChurnMinRounds);
-  Timer t(st);
-  u64 checksum = 0;
-  for (auto _ : st) {
-    auto m = std::make_unique<M>();
-    fill(*m, d.keys, n);
-    u64 erased = 0;
-    t.time(double(rounds), [&] {
-      for (std::size_t r = 0; r < rounds; ++r) {
-        erased += static_cast<u64>(m->erase(splitmix64(r)));
-        m->insert_or_assign(splitmix64(n + r), u64(r));
-      }
-    });
-    checksum = 0;
-    for (auto&& [k, v] : *m) checksum += k ^ v;
-    if (!expect(st, erased == rounds && m->size() == n, "churn: wrong result")) break;
-  }
-  t.report();
-  report_checksum(st, checksum);
+  std::unique_ptr<M> m;
+  u64 erased = 0;
+  measure(
+      st, double(rounds),
+      [&] {
+        m = std::make_unique<M>();
+        fill(*m, d.keys, n);
+        erased = 0;
+      },
+      [&] {
+        for (std::size_t r = 0; r < rounds; ++r) {
+          erased += static_cast<u64>(m->erase(splitmix64(r)));
+          m->insert_or_assign(splitmix64(n + r), u64(r));
+        }
+        return erased;
+      },
+      [&](u64) { return erased == rounds && m->size() == n; }, "churn: wrong result",
+      [&](u64) { return sum_key_xor_value(*m); });
 }
 
 // One map; max(2, 5M / n) rounds of inserting the n keys (even rounds) or the
@@ -372,65 +386,31 @@ void clear_loop_u64(benchmark::State& st) {
   const std::size_t n = size_of(st);
   const Data& d = data(n);
   const std::size_t rounds = std::max<std::size_t>(2, kClearEntries / n);
-  Timer t(st);
-  u64 checksum = 0;
-  for (auto _ : st) {
-    auto m = std::make_unique<M>();
-    u64 total = 0;
-    t.time(double(rounds * n), [&] {
-      for (std::size_t r = 0; r < rounds; ++r) {
-        const std::vector<u64>& keys = r % 2 == 0 ? d.keys : d.misses;
-        for (std::size_t i = 0; i < n; ++i) m->insert_or_assign(keys[i], u64(i));
-        total += m->size();
-        m->clear();
-      }
-    });
-    checksum = total;
-    if (!expect(st, total == rounds * n && m->size() == 0, "clear loop: wrong result")) break;
-  }
-  t.report();
-  report_checksum(st, checksum);
+  std::unique_ptr<M> m;
+  measure(
+      st, double(rounds * n), [&] { m = std::make_unique<M>(); },
+      [&] {
+        u64 total = 0;
+        for (std::size_t r = 0; r < rounds; ++r) {
+          fill(*m, r % 2 == 0 ? d.keys : d.misses, n);
+          total += m->size();
+          m->clear();
+        }
+        return total;
+      },
+      [&](u64 c) { return c == rounds * n && m->empty(); }, "clear loop: wrong result");
 }
 
 // ---- 24-byte string keys (kStrN of them)
 template <class M>
 void insert_str(benchmark::State& st) {
-  const StrData& d = str_data();
-  Timer t(st);
-  u64 checksum = 0;
-  for (auto _ : st) {
-    auto m = std::make_unique<M>();
-    t.time(double(kStrN), [&] { fill(*m, d.strs, kStrN); });
-    checksum = m->size();
-    if (!expect(st, m->size() == kStrN, "string insert: wrong size")) break;
-  }
-  t.report();
-  report_checksum(st, checksum);
+  insert_all<M>(st, str_data().strs);
 }
 
 template <class M>
 void lookup_str(benchmark::State& st) {
   const StrData& d = str_data();
-  M m;
-  fill(m, d.strs, kStrN);
-  Timer t(st);
-  u64 checksum = 0;
-  for (auto _ : st) {
-    u64 sum = 0, found = 0;
-    t.time(double(kStrN), [&] {
-      for (const std::string& k : d.strs_shuffled) {
-        if (const u64* v = lookup(m, k)) {
-          sum += *v;
-          ++found;
-        }
-      }
-    });
-    benchmark::DoNotOptimize(sum);
-    checksum = sum;
-    if (!expect(st, found == kStrN && sum == sum_below(kStrN), "string lookup: wrong result")) break;
-  }
-  t.report();
-  report_checksum(st, checksum);
+  lookup_all<M>(st, d.strs, d.strs_shuffled);
 }
 
 // ---- memory: bytes per entry after filling n u64 entries (map object included)
