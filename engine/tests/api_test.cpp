@@ -19,7 +19,7 @@
 
 #include "gomap/hash.hpp"
 #include "gomap/map.hpp"
-#include "gomap/testing.hpp"
+#include "support/map_test_access.hpp"
 #include "support/counting.hpp"
 #include "support/map_helpers.hpp"
 

@@ -18,7 +18,7 @@
 #include <utility>
 
 #include "gomap/map.hpp"
-#include "gomap/testing.hpp"
+#include "support/map_test_access.hpp"
 
 namespace {
 

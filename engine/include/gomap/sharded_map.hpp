@@ -44,6 +44,7 @@
 #include <utility>
 #include <vector>
 
+#include "gomap/detail/random.hpp"
 #include "gomap/hash.hpp"
 #include "gomap/map.hpp"
 
@@ -194,13 +195,7 @@ class ShardedMap {
   }
 
  private:
-  std::uint64_t shard_hash(const K& k) const {
-    if constexpr (detail::SeededHash<Hash, K>) {
-      return static_cast<std::uint64_t>(hash_(k, seed_));
-    } else {
-      return detail::hash_word(static_cast<std::uint64_t>(hash_(k)), seed_);
-    }
-  }
+  std::uint64_t shard_hash(const K& k) const { return detail::seeded_hash(hash_, k, seed_); }
   // The high half of hash * n: uses the hash's top bits, which the shards'
   // own (differently seeded) hashes do not correlate with.
   std::size_t shard_index(const K& k) const {
