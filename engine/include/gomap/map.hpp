@@ -154,23 +154,6 @@ class InvariantError : public std::logic_error {
 
 struct MapTestAccess;  // the tests' backdoor: engine/tests/support/map_test_access.hpp
 
-// Canaries. Building with -DGOMAP_CANARY=<name> (CMake) plants one known bug,
-// so that we can prove the fuzz targets and properties find that class of
-// bug. They never appear in a normal build. Names (see fuzz/README.md):
-//   no-emptyrest-walk      erase leaves trailing emptyOne slots
-//   evac-skips-overflow    evacuation drops the overflow buckets of a chain
-//   iter-no-relookup       iterators return evacuated entries without a re-lookup
-//   iter-ignores-clearseq  iterators forget Go 1.24's clearSeq check
-//   growth-off-by-one      the load-factor trigger fires one entry early
-//   erase-leaks-value      erase never destroys the value
-//   nan-evac-wrong-half    NaN keys pick their half from the hash under iterators
-//   no-key-update          assigning to +0.0 keeps the old key's sign
-//   clear-in-place-shared  clear() empties an array an iterator still reads
-//   evac-moves-under-iterator  evacuation moves keys an old iterator still needs
-//   filter-drops-hits      the lookup filter tests the wrong bit
-//   no-same-size-growth    too many overflow buckets never trigger a growth
-//   grow-work-skips-nevacuate  a write evacuates only the bucket it touches
-
 namespace detail {
 
 [[noreturn]] inline void fatal(const char* msg) noexcept {
@@ -350,9 +333,7 @@ class Map : private detail::BucketStorage<K, V> {
         // `key` may be this very slot's key (erase while ranging): it is not
         // used after this point.
         destroy_key(b, i);
-#if !defined(GOMAP_CANARY_ERASE_LEAKS_VALUE)
         destroy_value(b, i);
-#endif
         b->tophash[i] = kEmptyOne;
         mark_trailing_empty_rest(first, b, i);
         if (first->tophash[0] == kEmptyRest) buckets_->filter[bucket] = 0;  // the whole chain is empty
@@ -383,12 +364,7 @@ class Map : private detail::BucketStorage<K, V> {
     count_ = 0;
     ++clear_seq_;
     hash0_ = next_random();
-#if defined(GOMAP_CANARY_CLEAR_IN_PLACE_SHARED)
-    if (true) {
-      if (fresh) delete fresh;
-#else
     if (fresh == nullptr) {
-#endif
       buckets_->reset();
     } else {
       buckets_->emptied_by_clear.store(true, std::memory_order_relaxed);
@@ -559,16 +535,9 @@ class Map : private detail::BucketStorage<K, V> {
   static bool over_load_factor(std::size_t count, std::uint8_t b) noexcept {
     if (count <= kBucketSlots) return false;
     if (b >= 63) return false;
-#if defined(GOMAP_CANARY_GROWTH_OFF_BY_ONE)
-    return count >= load_limit(b);
-#else
     return count > load_limit(b);
-#endif
   }
   static bool too_many_overflow_buckets(std::uint16_t noverflow, std::uint8_t b) noexcept {
-#if defined(GOMAP_CANARY_NO_SAME_SIZE_GROWTH)
-    if (b < 64) return false;
-#endif
     const unsigned shift = b < 15 ? b : 15;
     return noverflow >= (std::uint32_t(1) << shift);
   }
@@ -643,11 +612,7 @@ class Map : private detail::BucketStorage<K, V> {
     // Start fetching the bucket before consulting the filter: a hit then
     // waits for one memory access, not for the filter and then the bucket.
     prefetch_bucket(first);
-#if !defined(GOMAP_CANARY_FILTER_DROPS_HITS)
     if (!home.table->may_hold(home.index, top)) return {nullptr, 0};
-#else
-    if (!home.table->may_hold(home.index, static_cast<std::uint8_t>(top + 1))) return {nullptr, 0};
-#endif
     for (Bucket* b = first; b != nullptr; b = b->overflow) {
       const std::uint64_t word = tophash_word(b);
       for (std::uint64_t m = detail::bytes_equal(word, top); m != 0; m &= m - 1) {
@@ -698,10 +663,8 @@ class Map : private detail::BucketStorage<K, V> {
         for (std::uint64_t m = detail::bytes_equal(word, top); m != 0; m &= m - 1) {
           const unsigned i = detail::byte_index(m);
           if (b->tophash[i] != top || !eq_(key, key_at(b, i))) continue;
-#if !defined(GOMAP_CANARY_NO_KEY_UPDATE)
           // A key type that cannot be assigned keeps the key first stored.
           if constexpr (kNeedsKeyUpdate && std::is_copy_assignable_v<K>) key_at(b, i) = key;
-#endif
           V& v = value_at(b, i);
           on_found(v);
           return v;
@@ -743,9 +706,6 @@ class Map : private detail::BucketStorage<K, V> {
   // it and the emptyOnes before it become emptyRest, walking back across the
   // chain that starts at `first`.
   void mark_trailing_empty_rest(Bucket* first, Bucket* b, unsigned i) noexcept {
-#if defined(GOMAP_CANARY_NO_EMPTYREST_WALK)
-    if (first) return;
-#endif
     if (i == kBucketSlots - 1) {
       if (b->overflow != nullptr && b->overflow->tophash[0] != kEmptyRest) return;
     } else if (b->tophash[i + 1] != kEmptyRest) {
@@ -789,9 +749,7 @@ class Map : private detail::BucketStorage<K, V> {
 
   void grow_work(std::size_t bucket) {
     evacuate(bucket & old_bucket_mask());
-#if !defined(GOMAP_CANARY_GROW_WORK_SKIPS_NEVACUATE)
     if (growing()) evacuate(nevacuate_);
-#endif
   }
 
   void evacuate(std::size_t oldbucket) {
@@ -810,11 +768,7 @@ class Map : private detail::BucketStorage<K, V> {
       // with its oldIterator flag, which hashGrow hands over one growth at a
       // time; an iterator that outlives two same-size growths then reads the
       // second old array unprotected. Counting live iterators has no such gap.
-#if defined(GOMAP_CANARY_EVAC_MOVES_UNDER_ITERATOR)
-      const bool keep_old = false;
-#else
       const bool keep_old = (f & kOldIterator) != 0 || live_iterators_.load(std::memory_order_relaxed) != 0;
-#endif
       // Two phases, so that a throwing copy (or a failed overflow
       // allocation) leaves the map as it was: first fill the destinations
       // and remember each old slot's mark, then write the marks.
@@ -836,22 +790,11 @@ class Map : private detail::BucketStorage<K, V> {
               marks[n] = kEvacuatedEmpty;
               continue;
             }
-#if defined(GOMAP_CANARY_EVAC_SKIPS_OVERFLOW)
-            if (c != b) {  // marked moved, never moved: the entry is lost
-              marks[n] = kEvacuatedX;
-              --count_;
-              continue;
-            }
-#endif
             K& k = key_at(c, i);
             unsigned use_y = 0;
             if (!same_size) {
               const std::uint64_t hash = hash_of(k);
-#if defined(GOMAP_CANARY_NAN_EVAC_WRONG_HALF)
-              if (false) {
-#else
               if ((f & kIterator) && !kReflexive && !eq_(k, k)) {
-#endif
                 // NaN: an iterator filters this bucket by tophash's low bit,
                 // so the half must follow it; the new tophash is fresh.
                 use_y = top & 1;

@@ -27,11 +27,6 @@
 //    held and may call any method, erase and clear included, without
 //    deadlock. Keys that are not equal to themselves (NaN) cannot be looked
 //    up again; for them the value copied with the key is yielded.
-//
-// Canary (see sync_map.hpp for the others):
-//   sharded-write-under-shared-lock   store() and swap() take the shard lock
-//                                     shared, so two writers can be inside one
-//                                     shard's map at once
 #pragma once
 
 #include <cstddef>
@@ -57,11 +52,7 @@ class ShardedMap {
     mutable std::shared_mutex mu;
     Inner m;
   };
-#if defined(GOMAP_CANARY_SHARDED_WRITE_UNDER_SHARED_LOCK)
-  using WriteLock = std::shared_lock<std::shared_mutex>;
-#else
   using WriteLock = std::unique_lock<std::shared_mutex>;
-#endif
   using ReadLock = std::shared_lock<std::shared_mutex>;
 
  public:

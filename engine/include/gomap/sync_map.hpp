@@ -83,22 +83,6 @@
 // operation racing with clear that still works on the old snapshot behaves
 // as if it ran before the clear (per key, clear is an erase at some moment
 // during the call).
-//
-// Canaries. Building with -DGOMAP_CANARY=<name> plants one known concurrency
-// bug, to prove that ThreadSanitizer, the linearizability checker or the
-// differential tests find that class of bug. Never in a normal build.
-//   sync-promote-unlocked         range promotes dirty_ to read_ without
-//                                 holding mu_ (a data race on dirty_ with
-//                                 every locked writer)
-//   sync-missing-expunged-check   the lock-free store path writes into an
-//                                 expunged entry instead of taking the slow
-//                                 path, so the value is lost at the next
-//                                 promotion
-//   sync-relaxed-publish          a reader takes its loan on a slot with a
-//                                 relaxed CAS where acquire is needed, so it
-//                                 reads a box (or snapshot) whose construction
-//                                 it is not ordered after
-// (sharded_map.hpp has its own: sharded-write-under-shared-lock.)
 #pragma once
 
 #include <atomic>
@@ -152,9 +136,7 @@ class SyncMap {
     bool try_swap(ValueRef& nv, std::optional<V>* prev) {
       for (;;) {
         const std::uintptr_t cur = p.peek();
-#if !defined(GOMAP_CANARY_SYNC_MISSING_EXPUNGED_CHECK)
         if (cur == kExpunged) return false;
-#endif
         ValueRef old;
         if (p.compare_exchange(cur, nv, &old)) {
           if (prev && old.counted()) *prev = *old;
@@ -382,14 +364,9 @@ class SyncMap {
     if (read->amended) {
       // dirty_ holds keys read_ lacks. Range is O(n) anyway, so promoting
       // dirty_ now costs nothing extra and lets us walk one map.
-#if defined(GOMAP_CANARY_SYNC_PROMOTE_UNLOCKED)
-      read = read_.load();
-      if (read->amended && dirty_) read = promote_locked();
-#else
       std::lock_guard<std::mutex> lock(mu_);
       read = read_.load();
       if (read->amended) read = promote_locked();
-#endif
     }
     const Inner& m = *read->m;
     for (auto it = m.cbegin(); it != m.cend(); ++it) {
@@ -483,7 +460,7 @@ class SyncMap {
   }
 
   // dirty_ becomes read_ (not amended); returns a reference to the new
-  // snapshot. mu_ held (except under the sync-promote-unlocked canary).
+  // snapshot. mu_ held.
   SnapRef promote_locked() const {
     SnapRef fresh = make_snapshot(std::make_shared<const Inner>(std::move(*dirty_)), false);
     SnapRef mine = fresh.share();

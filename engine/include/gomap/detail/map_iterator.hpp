@@ -197,13 +197,7 @@ class Map<K, V, Hash, Eq>::BasicIterator {
           }
           if (high != (check_bucket >> (pos_.B_ - 1))) continue;
         }
-#if defined(GOMAP_CANARY_ITER_NO_RELOOKUP)
-        if (pos_.clear_seq_ == h->clear_seq_) {
-#elif defined(GOMAP_CANARY_ITER_IGNORES_CLEARSEQ)
-        if ((top != kEvacuatedX && top != kEvacuatedY) || !reflexive) {
-#else
         if (pos_.clear_seq_ == h->clear_seq_ && ((top != kEvacuatedX && top != kEvacuatedY) || !reflexive)) {
-#endif
           key_ = &k;
           value_ = &value_at(b, offi);
         } else {

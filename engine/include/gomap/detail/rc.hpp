@@ -136,11 +136,7 @@ class AtomicRc {
 
   // A reference to the current box, or the current tag.
   RcRef<T> load() const noexcept {
-#if defined(GOMAP_CANARY_SYNC_RELAXED_PUBLISH)
-    constexpr std::memory_order kBorrow = std::memory_order_relaxed;
-#else
     constexpr std::memory_order kBorrow = std::memory_order_acquire;
-#endif
     std::uint64_t cur = word_.load(kBorrow);
     std::uintptr_t p;
     for (;;) {
