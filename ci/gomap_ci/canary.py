@@ -17,6 +17,11 @@ The engine itself carries no trace of them (engine/README.md, "Canaries").
     python3 -m gomap_ci.canary list     one canary per line: name<TAB>kind
     python3 -m gomap_ci.canary check    git apply --check for every patch;
                                         exit 1 naming those that fail
+    python3 -m gomap_ci.canary refresh [NAME...]
+                                        rewrites each patch's body as an exact
+                                        git diff against the current tree (after
+                                        the tree moved and the patch still applies
+                                        with an offset); the header is kept
 (run from ci/, or with PYTHONPATH=ci). Exit codes: 0 clean, 1 a patch does
 not apply, 2 bad usage, 3 not a git checkout or git missing.
 """
@@ -152,11 +157,32 @@ def prepare(name, root=None):
     return dest
 
 
+def header(name, root=None):
+    """The text of a patch before its first `diff --git` line."""
+    text = patch_path(name, root).read_text(encoding="utf-8")
+    return text[: text.find("diff --git")] if "diff --git" in text else text
+
+
+def refresh(name, root=None):
+    """Rewrites the patch as an exact diff against the current tree; True if it changed."""
+    root = _root(root)
+    path = patch_path(name, root)
+    copy = prepare(name, root)
+    body = _git(["diff"], copy).stdout
+    shutil.rmtree(copy)
+    new = header(name, root) + body
+    if new == path.read_text(encoding="utf-8"):
+        return False
+    path.write_text(new, encoding="utf-8")
+    return True
+
+
 def _cli(argv=None):
     p = argparse.ArgumentParser(prog="python3 -m gomap_ci.canary",
                                 description="List the canaries (ci/canaries/*.patch) or check that each still applies.")
     p.error = lambda message: (sys.stderr.write(f"{p.prog}: error: {message} (see --help)\n"), sys.exit(2))
-    p.add_argument("command", choices=("list", "check"))
+    p.add_argument("command", choices=("list", "check", "refresh"))
+    p.add_argument("names", nargs="*", metavar="NAME", help="refresh: only these canaries (default: all)")
     p.add_argument("--root", type=pathlib.Path, default=None, help="the repository root (default: this checkout)")
     a = p.parse_args(argv)
     root = _root(a.root)
@@ -167,21 +193,29 @@ def _cli(argv=None):
             return 0
         _require_checkout(root)
         known = names(root)
+        if a.command == "refresh":
+            for n in a.names or known:
+                print(f"{n}: {'rewritten' if refresh(n, root) else 'unchanged'}")
+            return 0
         if not known:
             print(f"{p.prog}: no canaries in {patch_dir(root)}", file=sys.stderr)
             return 3
-        failed = [(n, why) for n in known if (why := apply_check(n, root)) is not None]
+        chosen = a.names or known
+        failed = [(n, why) for n in chosen if (why := apply_check(n, root)) is not None]
         for n, why in failed:
             print(f"canary {n}: ci/canaries/{n}.patch does not apply: {why}", file=sys.stderr)
         if failed:
-            print(f"{len(failed)} of {len(known)} canary patches do not apply: {', '.join(n for n, _ in failed)}",
+            print(f"{len(failed)} of {len(chosen)} canary patches do not apply: {', '.join(n for n, _ in failed)}",
                   file=sys.stderr)
             return 1
-        print(f"all {len(known)} canary patches apply")
+        print(f"all {len(chosen)} canary patches apply")
         return 0
     except ValueError as e:
         print(f"{p.prog}: {e}", file=sys.stderr)
         return 2
+    except PatchDoesNotApply as e:
+        print(f"{p.prog}: {e}", file=sys.stderr)
+        return 1
     except RuntimeError as e:
         print(f"{p.prog}: {e}", file=sys.stderr)
         return 3

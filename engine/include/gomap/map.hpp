@@ -3,7 +3,9 @@
 // This is the bucket map the Go runtime used up to Go 1.23 (runtime/map.go),
 // with Go 1.24's clearSeq fix, rebuilt with the same layout so that it has the
 // same guarantees and the same corner cases. What follows is the design; the
-// code below it keeps to it, and check_invariants() is its executable form.
+// code keeps to it, and check_invariants() is its executable form. This file
+// holds the API and growth; the storage (buckets, tables), the iterator and
+// the invariant checker are in gomap/detail/ (see engine/README.md).
 //
 // Layout. A map is a header plus an array of 2^B buckets. A bucket holds eight
 // entries: eight one-byte "tophash" values first, then the eight keys, then
