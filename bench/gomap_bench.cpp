@@ -1,12 +1,13 @@
 // gomap_bench: gomap::Map against std::unordered_map, absl::flat_hash_map and
-// boost::unordered_flat_map on the workloads of issue 7 (see README.md).
+// boost::unordered_flat_map on the workloads of README.md, at every size of
+// the scale curve, with the data scheme bench/go/ shares.
 //
-// Every benchmark is named "<workload>/<map>" and times only the workload
+// Every benchmark is named "<workload>/<map>/<n>" and times only the workload
 // itself (manual timing; building the input data, filling the map before a
 // read or erase workload, and destroying it are outside the timed region).
 // Each reports the counter ns_per_op: nanoseconds per operation (per key
 // inserted, looked up or erased, per entry iterated, per churn round),
-// averaged over the iterations of one repetition. bytes_per_entry/<map>
+// averaged over the iterations of one repetition. bytes_per_entry/<map>/<n>
 // reports the counter bytes_per_entry instead.
 //
 // Defaults injected unless given on the command line:
@@ -26,8 +27,8 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
-#include <random>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -39,16 +40,19 @@ namespace {
 
 using u64 = std::uint64_t;
 
-// ---- workload sizes (issue 7)
-constexpr std::size_t kN = 1'000'000;                // u64 insert / lookup / iterate / erase / bytes
-constexpr u64 kMissOffset = u64(1) << 40;            // miss keys: splitmix64(i + 2^40)
-constexpr std::size_t kChurnSteady = 100'000;        // churn: steady map size
-constexpr std::size_t kChurnRounds = 2'000'000;      // churn: erase-one + insert-one rounds
-constexpr std::size_t kClearRounds = 50;             // clear loop: rounds of ...
-constexpr std::size_t kClearBatch = 100'000;         // ... insert this many, then clear()
+// ---- workload sizes: the scale curve, cache-resident to DRAM-bound. The
+// data scheme (keys, miss keys, shuffles, checksums) is the one bench/go/
+// implements too, so both sides print the same checksums at every size.
+constexpr std::size_t kSizes[] = {1'000, 10'000, 100'000, 1'000'000, 8'000'000};
 constexpr std::size_t kStrN = 1'000'000;             // string-key insert / lookup
 constexpr std::size_t kStrLen = 24;                  // string key length (heap-allocated: > SSO)
-constexpr benchmark::IterationCount kReadPasses = 5;  // timed passes per repetition, read workloads
+constexpr u64 kMissOffset = u64(1) << 40;            // miss keys: splitmix64(i + 2^40)
+constexpr std::size_t kChurnMinRounds = 2'000'000;   // churn: max(n, this) rounds
+constexpr std::size_t kClearEntries = 5'000'000;     // clear loop: max(2, this / n) rounds
+constexpr std::size_t kLargeSize = 1'000'000;        // above it: fewer repetitions and passes
+constexpr benchmark::IterationCount kReadPasses = 5;       // timed passes per repetition, read workloads
+constexpr benchmark::IterationCount kLargeReadPasses = 2;  // ... above kLargeSize
+constexpr int kLargeRepetitions = 2;                       // repetitions above kLargeSize
 
 // ---- the maps, each with its default hash
 using GoU64 = gomap::Map<u64, u64>;
@@ -102,11 +106,16 @@ u64 splitmix64(u64 x) noexcept {
   return x ^ (x >> 31);
 }
 
+// Fisher-Yates from the top, each draw the high half of a SplitMix64 output
+// times the bound (multiply-shift): reproducible in Go (bench/go/README.md),
+// unlike std::uniform_int_distribution, whose algorithm is the library's.
 template <class T>
 void shuffle(std::vector<T>& v, u64 seed) {
-  std::mt19937_64 rng(seed);
-  for (std::size_t i = v.size(); i > 1; --i) {
-    std::swap(v[i - 1], v[std::uniform_int_distribution<std::size_t>(0, i - 1)(rng)]);
+  for (std::size_t i = v.size(); i-- > 1;) {
+    const u64 r = splitmix64(seed);
+    seed += 0x9e3779b97f4a7c15ull;
+    const auto j = static_cast<std::size_t>((static_cast<unsigned __int128>(r) * (i + 1)) >> 64);
+    std::swap(v[i], v[j]);
   }
 }
 
@@ -117,25 +126,35 @@ std::string string_key(u64 i) {
   return std::string(buf, kStrLen);
 }
 
+// The u64 data of one size, built once per size and shared by its workloads.
 struct Data {
-  std::vector<u64> keys;      // splitmix64(i), i < kN, in insertion order
-  std::vector<u64> shuffled;  // the same keys, shuffled (lookup hit, erase)
-  std::vector<u64> misses;    // splitmix64(i + 2^40), i < kN: never present
-  std::vector<u64> churn;     // splitmix64(i), i < kChurnSteady + kChurnRounds
-  std::vector<std::string> strs;           // kStrN 24-byte keys, insertion order
-  std::vector<std::string> strs_shuffled;  // the same, shuffled, allocated in that order
+  std::vector<u64> keys;      // splitmix64(i), i < n, in insertion order
+  std::vector<u64> shuffled;  // the same keys, shuffle(keys, 1) (lookup hit, erase)
+  std::vector<u64> misses;    // splitmix64(i + 2^40), i < n: never present
 
-  Data() {
-    keys.resize(kN);
-    misses.resize(kN);
-    for (std::size_t i = 0; i < kN; ++i) {
+  explicit Data(std::size_t n) : keys(n), misses(n) {
+    for (std::size_t i = 0; i < n; ++i) {
       keys[i] = splitmix64(i);
       misses[i] = splitmix64(i + kMissOffset);
     }
     shuffled = keys;
     shuffle(shuffled, 1);
-    churn.resize(kChurnSteady + kChurnRounds);
-    for (std::size_t i = 0; i < churn.size(); ++i) churn[i] = splitmix64(i);
+  }
+};
+
+const Data& data(std::size_t n) {
+  static std::map<std::size_t, std::unique_ptr<Data>> by_size;
+  auto& d = by_size[n];
+  if (!d) d = std::make_unique<Data>(n);
+  return *d;
+}
+
+// kStrN 24-byte keys in insertion order, and the same shuffled by
+// shuffle(0..n-1, 2), each a fresh copy allocated in that order.
+struct StrData {
+  std::vector<std::string> strs;
+  std::vector<std::string> strs_shuffled;
+  StrData() {
     strs.reserve(kStrN);
     for (std::size_t i = 0; i < kStrN; ++i) strs.push_back(string_key(i));
     std::vector<std::uint32_t> perm(kStrN);
@@ -146,8 +165,8 @@ struct Data {
   }
 };
 
-const Data& data() {
-  static const Data d;
+const StrData& str_data() {
+  static const StrData d;
   return d;
 }
 
@@ -203,28 +222,40 @@ bool expect(benchmark::State& st, bool ok, const char* what) {
   return ok;
 }
 
-// ---- u64 workloads
+// The workload's checksum (a wrapping u64 sum, as bench/go prints it), in the
+// benchmark's label: a counter is a double and would round it.
+void report_checksum(benchmark::State& st, u64 checksum) { st.SetLabel("checksum=" + std::to_string(checksum)); }
+
+std::size_t size_of(const benchmark::State& st) { return static_cast<std::size_t>(st.range(0)); }
+
+// ---- u64 workloads at size n = st.range(0)
 template <class M>
 void insert_u64(benchmark::State& st) {
-  const Data& d = data();
+  const std::size_t n = size_of(st);
+  const Data& d = data(n);
   Timer t(st);
+  u64 checksum = 0;
   for (auto _ : st) {
     auto m = std::make_unique<M>();  // no reserve
-    t.time(kN, [&] { fill(*m, d.keys, kN); });
-    if (!expect(st, m->size() == kN, "insert: wrong size")) break;
+    t.time(double(n), [&] { fill(*m, d.keys, n); });
+    checksum = m->size();
+    if (!expect(st, m->size() == n, "insert: wrong size")) break;
   }
   t.report();
+  report_checksum(st, checksum);
 }
 
 template <class M>
 void lookup_hit_u64(benchmark::State& st) {
-  const Data& d = data();
+  const std::size_t n = size_of(st);
+  const Data& d = data(n);
   M m;
-  fill(m, d.keys, kN);
+  fill(m, d.keys, n);
   Timer t(st);
+  u64 checksum = 0;
   for (auto _ : st) {
     u64 sum = 0, found = 0;
-    t.time(kN, [&] {
+    t.time(double(n), [&] {
       for (const u64 k : d.shuffled) {
         if (const u64* v = lookup(m, k)) {
           sum += *v;
@@ -233,150 +264,186 @@ void lookup_hit_u64(benchmark::State& st) {
       }
     });
     benchmark::DoNotOptimize(sum);
-    if (!expect(st, found == kN && sum == sum_below(kN), "lookup hit: wrong result")) break;
+    checksum = sum;
+    if (!expect(st, found == n && sum == sum_below(n), "lookup hit: wrong result")) break;
   }
   t.report();
+  report_checksum(st, checksum);
 }
 
 template <class M>
 void lookup_miss_u64(benchmark::State& st) {
-  const Data& d = data();
+  const std::size_t n = size_of(st);
+  const Data& d = data(n);
   M m;
-  fill(m, d.keys, kN);
+  fill(m, d.keys, n);
   Timer t(st);
+  u64 checksum = 0;
   for (auto _ : st) {
     u64 found = 0;
-    t.time(kN, [&] {
+    t.time(double(n), [&] {
       for (const u64 k : d.misses) found += lookup(m, k) != nullptr;
     });
     benchmark::DoNotOptimize(found);
+    checksum = found;
     if (!expect(st, found == 0, "lookup miss: found a key never inserted")) break;
   }
   t.report();
+  report_checksum(st, checksum);
 }
 
 template <class M>
 void iterate_u64(benchmark::State& st) {
-  const Data& d = data();
+  const std::size_t n = size_of(st);
+  const Data& d = data(n);
   M m;
-  fill(m, d.keys, kN);
+  fill(m, d.keys, n);
+  u64 want = 0;
+  for (std::size_t i = 0; i < n; ++i) want += d.keys[i] ^ u64(i);
   Timer t(st);
+  u64 checksum = 0;
   for (auto _ : st) {
-    u64 sum = 0, n = 0;
-    t.time(kN, [&] {
+    u64 sum = 0, seen = 0;
+    t.time(double(n), [&] {
       for (auto&& [k, v] : m) {
-        sum += v;
-        ++n;
+        sum += k ^ v;
+        ++seen;
       }
     });
     benchmark::DoNotOptimize(sum);
-    if (!expect(st, n == kN && sum == sum_below(kN), "iterate: wrong result")) break;
+    checksum = sum;
+    if (!expect(st, seen == n && sum == want, "iterate: wrong result")) break;
   }
   t.report();
+  report_checksum(st, checksum);
 }
 
 template <class M>
 void erase_u64(benchmark::State& st) {
-  const Data& d = data();
+  const std::size_t n = size_of(st);
+  const Data& d = data(n);
   Timer t(st);
+  u64 checksum = 0;
   for (auto _ : st) {
     auto m = std::make_unique<M>();
-    fill(*m, d.keys, kN);
+    fill(*m, d.keys, n);
     u64 erased = 0;
-    t.time(kN, [&] {
+    t.time(double(n), [&] {
       for (const u64 k : d.shuffled) erased += static_cast<u64>(m->erase(k));
     });
-    if (!expect(st, erased == kN && m->size() == 0, "erase: wrong result")) break;
+    checksum = erased;
+    if (!expect(st, erased == n && m->size() == 0, "erase: wrong result")) break;
   }
   t.report();
+  report_checksum(st, checksum);
 }
 
-// 100k-entry map; each round erases the oldest key and inserts a new one.
+// An n-entry map; round r erases the oldest key, splitmix64(r), and inserts
+// splitmix64(n + r) -> r, for max(n, 2M) rounds.
 template <class M>
 void churn_u64(benchmark::State& st) {
-  const Data& d = data();
+  const std::size_t n = size_of(st);
+  const Data& d = data(n);
+  const std::size_t rounds = std::max(n, kChurnMinRounds);
   Timer t(st);
+  u64 checksum = 0;
   for (auto _ : st) {
     auto m = std::make_unique<M>();
-    fill(*m, d.churn, kChurnSteady);
-    std::vector<u64> ring(d.churn.begin(), d.churn.begin() + kChurnSteady);
+    fill(*m, d.keys, n);
     u64 erased = 0;
-    t.time(kChurnRounds, [&] {
-      std::size_t pos = 0;
-      for (std::size_t r = 0; r < kChurnRounds; ++r) {
-        erased += static_cast<u64>(m->erase(ring[pos]));
-        const u64 k = d.churn[kChurnSteady + r];
-        m->insert_or_assign(k, u64(r));
-        ring[pos] = k;
-        pos = pos + 1 == kChurnSteady ? 0 : pos + 1;
+    t.time(double(rounds), [&] {
+      for (std::size_t r = 0; r < rounds; ++r) {
+        erased += static_cast<u64>(m->erase(splitmix64(r)));
+        m->insert_or_assign(splitmix64(n + r), u64(r));
       }
     });
-    if (!expect(st, erased == kChurnRounds && m->size() == kChurnSteady, "churn: wrong result")) break;
+    checksum = 0;
+    for (auto&& [k, v] : *m) checksum += k ^ v;
+    if (!expect(st, erased == rounds && m->size() == n, "churn: wrong result")) break;
   }
   t.report();
+  report_checksum(st, checksum);
 }
 
-// 50 x (insert 100k, clear()) on one map; ns per inserted entry.
+// One map; max(2, 5M / n) rounds of inserting the n keys (even rounds) or the
+// n miss keys (odd rounds), then clear(); ns per inserted entry.
 template <class M>
 void clear_loop_u64(benchmark::State& st) {
-  const Data& d = data();
+  const std::size_t n = size_of(st);
+  const Data& d = data(n);
+  const std::size_t rounds = std::max<std::size_t>(2, kClearEntries / n);
   Timer t(st);
+  u64 checksum = 0;
   for (auto _ : st) {
     auto m = std::make_unique<M>();
     u64 total = 0;
-    t.time(kClearRounds * kClearBatch, [&] {
-      for (std::size_t r = 0; r < kClearRounds; ++r) {
-        const std::size_t base = (r % (kN / kClearBatch)) * kClearBatch;
-        for (std::size_t i = 0; i < kClearBatch; ++i) m->insert_or_assign(d.keys[base + i], u64(i));
+    t.time(double(rounds * n), [&] {
+      for (std::size_t r = 0; r < rounds; ++r) {
+        const std::vector<u64>& keys = r % 2 == 0 ? d.keys : d.misses;
+        for (std::size_t i = 0; i < n; ++i) m->insert_or_assign(keys[i], u64(i));
         total += m->size();
         m->clear();
       }
     });
-    if (!expect(st, total == kClearRounds * kClearBatch && m->size() == 0, "clear loop: wrong result")) break;
+    checksum = total;
+    if (!expect(st, total == rounds * n && m->size() == 0, "clear loop: wrong result")) break;
   }
   t.report();
+  report_checksum(st, checksum);
 }
 
-// ---- 24-byte string keys
+// ---- 24-byte string keys (kStrN of them)
 template <class M>
 void insert_str(benchmark::State& st) {
-  const Data& d = data();
+  const StrData& d = str_data();
   Timer t(st);
+  u64 checksum = 0;
   for (auto _ : st) {
     auto m = std::make_unique<M>();
-    t.time(kStrN, [&] { fill(*m, d.strs, kStrN); });
+    t.time(double(kStrN), [&] { fill(*m, d.strs, kStrN); });
+    checksum = m->size();
     if (!expect(st, m->size() == kStrN, "string insert: wrong size")) break;
   }
   t.report();
+  report_checksum(st, checksum);
 }
 
 template <class M>
 void lookup_str(benchmark::State& st) {
-  const Data& d = data();
+  const StrData& d = str_data();
   M m;
   fill(m, d.strs, kStrN);
   Timer t(st);
+  u64 checksum = 0;
   for (auto _ : st) {
-    u64 found = 0;
-    t.time(kStrN, [&] {
-      for (const std::string& k : d.strs_shuffled) found += lookup(m, k) != nullptr;
+    u64 sum = 0, found = 0;
+    t.time(double(kStrN), [&] {
+      for (const std::string& k : d.strs_shuffled) {
+        if (const u64* v = lookup(m, k)) {
+          sum += *v;
+          ++found;
+        }
+      }
     });
-    benchmark::DoNotOptimize(found);
-    if (!expect(st, found == kStrN, "string lookup: wrong result")) break;
+    benchmark::DoNotOptimize(sum);
+    checksum = sum;
+    if (!expect(st, found == kStrN && sum == sum_below(kStrN), "string lookup: wrong result")) break;
   }
   t.report();
+  report_checksum(st, checksum);
 }
 
-// ---- memory: bytes per entry at 1M u64 entries (map object included)
+// ---- memory: bytes per entry after filling n u64 entries (map object included)
 template <class M>
 void bytes_per_entry(benchmark::State& st) {
-  const Data& d = data();
+  const std::size_t n = size_of(st);
+  const Data& d = data(n);
   Timer t(st);
   for (auto _ : st) {
     const std::size_t before = g_live_bytes;
     auto m = std::make_unique<M>();
-    t.time(kN, [&] { fill(*m, d.keys, kN); });
-    if (!expect(st, m->size() == kN, "bytes: wrong size")) break;
+    t.time(double(n), [&] { fill(*m, d.keys, n); });
+    if (!expect(st, m->size() == n, "bytes: wrong size")) break;
     std::size_t bytes;
     if constexpr (IsGomap<M>::value) {
       const gomap::Stats s = m->stats();
@@ -386,53 +453,72 @@ void bytes_per_entry(benchmark::State& st) {
     } else {
       bytes = g_live_bytes - before + sizeof(M);
     }
-    st.counters["bytes_per_entry"] = static_cast<double>(bytes) / static_cast<double>(kN);
+    st.counters["bytes_per_entry"] = static_cast<double>(bytes) / static_cast<double>(n);
+    report_checksum(st, m->size());
   }
 }
 
-// ---- registration: workload-major, so the four maps of a workload run
-// back to back and see the same machine load.
+// ---- registration: "<workload>/<map>/<n>", workload-major and size-major,
+// so the four maps of one workload and size run back to back and see the same
+// machine load.
 using Fn = void (*)(benchmark::State&);
 
 double stat_min(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end()); }
 
-void add(const std::string& workload, const char* map, Fn fn, benchmark::IterationCount iters) {
-  const std::string name = workload + "/" + map;
-  benchmark::RegisterBenchmark(name.c_str(), fn)
-      ->Iterations(iters)
-      ->UseManualTime()
-      ->Unit(benchmark::kMillisecond)
-      ->ComputeStatistics("min", stat_min);
+enum class Kind { Write, Read };
+
+void add(const std::string& workload, const char* map, Fn fn, Kind kind, std::size_t n) {
+  const bool large = n > kLargeSize;
+  const benchmark::IterationCount iters = kind == Kind::Write ? 1 : large ? kLargeReadPasses : kReadPasses;
+  auto* b = benchmark::RegisterBenchmark((workload + "/" + map).c_str(), fn)
+                ->Arg(static_cast<std::int64_t>(n))
+                ->Iterations(iters)
+                ->UseManualTime()
+                ->Unit(benchmark::kMillisecond)
+                ->ComputeStatistics("min", stat_min);
+  if (large) b->Repetitions(kLargeRepetitions);
 }
 
-void add4(const char* workload, Fn go, Fn std_, Fn absl_, Fn boost_, benchmark::IterationCount iters) {
-  add(workload, "gomap", go, iters);
-  add(workload, "std", std_, iters);
-  add(workload, "absl", absl_, iters);
-  add(workload, "boost", boost_, iters);
+// One workload's instantiation for each of the four maps.
+struct FourMaps {
+  Fn gomap, std, absl, boost;
+};
+#define GOMAP_FOUR_MAPS(W, K) FourMaps{W<Go##K>, W<Std##K>, W<Absl##K>, W<Boost##K>}
+
+void add_four(const char* workload, Kind kind, const FourMaps& f, std::size_t n) {
+  add(workload, "gomap", f.gomap, kind, n);
+  add(workload, "std", f.std, kind, n);
+  add(workload, "absl", f.absl, kind, n);
+  add(workload, "boost", f.boost, kind, n);
 }
 
-#define GOMAP_BENCH_U64(W, ITERS) add4(#W, W<GoU64>, W<StdU64>, W<AbslU64>, W<BoostU64>, ITERS)
-#define GOMAP_BENCH_STR(W, ITERS) add4(#W, W<GoStr>, W<StdStr>, W<AbslStr>, W<BoostStr>, ITERS)
+void add_u64(const char* workload, Kind kind, const FourMaps& f) {
+  for (const std::size_t n : kSizes) add_four(workload, kind, f, n);
+}
 
 void register_all() {
-  GOMAP_BENCH_U64(insert_u64, 1);
-  GOMAP_BENCH_U64(lookup_hit_u64, kReadPasses);
-  GOMAP_BENCH_U64(lookup_miss_u64, kReadPasses);
-  GOMAP_BENCH_U64(iterate_u64, kReadPasses);
-  GOMAP_BENCH_U64(erase_u64, 1);
-  GOMAP_BENCH_U64(churn_u64, 1);
-  GOMAP_BENCH_U64(clear_loop_u64, 1);
-  GOMAP_BENCH_STR(insert_str, 1);
-  GOMAP_BENCH_STR(lookup_str, kReadPasses);
+  add_u64("insert_u64", Kind::Write, GOMAP_FOUR_MAPS(insert_u64, U64));
+  add_u64("lookup_hit_u64", Kind::Read, GOMAP_FOUR_MAPS(lookup_hit_u64, U64));
+  add_u64("lookup_miss_u64", Kind::Read, GOMAP_FOUR_MAPS(lookup_miss_u64, U64));
+  add_u64("iterate_u64", Kind::Read, GOMAP_FOUR_MAPS(iterate_u64, U64));
+  add_u64("erase_u64", Kind::Write, GOMAP_FOUR_MAPS(erase_u64, U64));
+  add_u64("churn_u64", Kind::Write, GOMAP_FOUR_MAPS(churn_u64, U64));
+  add_u64("clear_loop_u64", Kind::Write, GOMAP_FOUR_MAPS(clear_loop_u64, U64));
+  add_four("insert_str", Kind::Write, GOMAP_FOUR_MAPS(insert_str, Str), kStrN);
+  add_four("lookup_str", Kind::Read, GOMAP_FOUR_MAPS(lookup_str, Str), kStrN);
   // Deterministic: one repetition is enough.
-  for (auto [map, fn] : {std::pair<const char*, Fn>{"gomap", bytes_per_entry<GoU64>},
-                         {"std", bytes_per_entry<StdU64Counted>},
-                         {"absl", bytes_per_entry<AbslU64Counted>},
-                         {"boost", bytes_per_entry<BoostU64Counted>}}) {
-    const std::string name = std::string("bytes_per_entry/") + map;
-    benchmark::RegisterBenchmark(name.c_str(), fn)->Iterations(1)->Repetitions(1)->UseManualTime()->Unit(
-        benchmark::kMillisecond);
+  for (const std::size_t n : kSizes) {
+    for (auto [map, fn] : {std::pair<const char*, Fn>{"gomap", bytes_per_entry<GoU64>},
+                           {"std", bytes_per_entry<StdU64Counted>},
+                           {"absl", bytes_per_entry<AbslU64Counted>},
+                           {"boost", bytes_per_entry<BoostU64Counted>}}) {
+      benchmark::RegisterBenchmark((std::string("bytes_per_entry/") + map).c_str(), fn)
+          ->Arg(static_cast<std::int64_t>(n))
+          ->Iterations(1)
+          ->Repetitions(1)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
+    }
   }
 }
 
@@ -461,7 +547,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&n, args.data());
   if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
   benchmark::AddCustomContext("gomap_workloads",
-                              "u64 keys=1M splitmix64(i); churn 100k x 2M rounds; clear 50 x 100k; strings 1M x 24B");
+                              "u64 keys splitmix64(i) at 1k..8M; shuffles, churn, clear loop and checksums as bench/go/README.md; strings 1M x 24B");
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -1,22 +1,7 @@
 #!/usr/bin/env bash
-# The nightly sanitizer job: the matrix (asan, tsan, fuzz, coverage), fuzzing
-# of every target with libFuzzer -fork, the TSan fuzz target and stress tests,
-# the properties with a large budget, crash triage, engine coverage, and a
-# report (summary.md, report.json, report.html with plots over past nights).
-#
-#   ci/nightly.sh [--budget-minutes N] [--jobs N] [--out DIR] [--props-cases N] [--merge] [--adopt]
-#
-#   --budget-minutes N  total fuzzing time, split across the targets (default 30)
-#   --jobs N            build jobs and libFuzzer -fork workers (default: cores)
-#   --out DIR           reports go to DIR/<stamp>/ (default nightly-out/); DIR/history.jsonl
-#                       collects one line per night for the plots
-#   --merge             write new coverage back into corpus/<target>/ (libFuzzer -merge=1)
-#   --adopt             copy candidate regressions into corpus/regressions/<target>/
-#   --canary NAME       a fuzz-only night with a planted engine bug (GOMAP_CANARY), to see
-#                       triage and reporting work end to end
-#
-# Exit status: 0 clean, 1 a finding or a failed step, 2 bad usage.
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash ci/bootstrap.sh
-exec python3 ci/nightly.py "$@"
+# The nightly sanitizer job: the build matrix and ctest, fuzzing of every
+# target (libFuzzer -fork), the TSan fuzz target, the properties, crash
+# triage, engine coverage, and summary.md / report.json / report.html.
+#   ci/nightly.sh [--budget-minutes N] [--jobs N] [--out DIR] [--props-cases N] [--merge] [--adopt] [--canary NAME]
+# `--help` for the details; the code is ci/gomap_ci/nightly.py.
+exec "$(dirname "${BASH_SOURCE[0]}")/gomap_ci/run.sh" nightly "$@"

@@ -13,22 +13,21 @@ Seeds are written without deep mode: libFuzzer's mutants inherit the config
 byte, and a corpus that runs check_invariants() after every op fuzzes at a
 fraction of the speed. Mutation still reaches deep mode (two bits), and ctest
 replays the corpus with --deep.
+
+The targets come from the one registry (`gomap-replay --list-targets`): a
+registered target without seed data here is an error, not a silent skip.
 """
+import argparse
 import os
+import subprocess
 import sys
 
-# Targets whose keys can be NaN (gomap-replay --list-targets says "nan").
-NAN_TARGETS = ("map_double", "map_struct")
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_REPLAY = os.path.join(HERE, "..", "build", "dev", "fuzz", "gomap-replay")
 
-TARGETS = {
-    # target: the domains to write the scenario seeds for
-    "map_u64": [0, 1, 2],
-    "map_string": [0, 1, 2],
-    "map_double": [0, 1, 2],
-    "map_bigkey": [0, 1, 2],
-    "map_collide": [0, 1, 2, 3, 5],
-    "map_struct": [0, 1, 2],
-}
+# The key domains to write the scenario seeds for, where not every domain of
+# the target (`gomap-replay --list-targets` gives the count).
+SCENARIO_DOMAINS = {"map_collide": [0, 1, 2, 3, 5]}
 
 
 # The domain each target's state-matrix seeds use: at least 40 distinct keys,
@@ -195,15 +194,46 @@ SCENARIOS = {
 }
 
 
+def fail(status, message):
+    """One line on stderr and the exit status: 2 bad usage or input, 3 the environment."""
+    print(f"make_seeds.py: error: {message}", file=sys.stderr)
+    sys.exit(status)
+
+
+def registry(replay):
+    """The targets, from the one registry (targets.hpp) via the replay tool:
+    [(name, domain count, has NaN keys)] in id order."""
+    try:
+        out = subprocess.run([replay, "--list-targets"], check=True, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        fail(3, f"cannot run {replay} --list-targets ({e}); build it with: "
+                "cmake --build --preset dev --target gomap-replay")
+    targets = []
+    for line in out.splitlines():
+        name, _id, domains, nan = line.split("\t")[:4]
+        targets.append((name, int(domains), nan == "nan"))
+    return targets
+
+
 def main():
-    root = os.path.dirname(os.path.abspath(__file__))
+    parser = argparse.ArgumentParser(
+        description="Write the text seed programs corpus/seeds/<target>/*.txt of every fuzz target "
+                    "(then run corpus/build.sh to compile them).")
+    parser.add_argument("--replay", default=DEFAULT_REPLAY,
+                        help="the gomap-replay binary that lists the targets (default: build/dev/fuzz/gomap-replay)")
+    args = parser.parse_args()
     written = 0
-    for target, domains in TARGETS.items():
-        out = os.path.join(root, "seeds", target)
+    for target, domain_count, has_nan in registry(os.path.abspath(args.replay)):
+        missing = [table for table, have in (("STATE_MATRIX_DOMAIN", STATE_MATRIX_DOMAIN),
+                                             ("SAME_SIZE_RECIPES", SAME_SIZE_RECIPES)) if target not in have]
+        if missing:
+            fail(2, f"no seeds for target {target}: add it to {' and '.join(missing)}")
+        domains = SCENARIO_DOMAINS.get(target, list(range(domain_count)))
+        out = os.path.join(HERE, "seeds", target)
         os.makedirs(out, exist_ok=True)
         scenarios = dict(SCENARIOS)
-        nan_cases = (False, True) if target in NAN_TARGETS else (False,)
-        if target in NAN_TARGETS:
+        nan_cases = (False, True) if has_nan else (False,)
+        if has_nan:
             scenarios["nan_storm"] = nan_storm
         # The state matrix, in the domain with enough distinct keys (and NaN).
         matrix_domain = STATE_MATRIX_DOMAIN[target]

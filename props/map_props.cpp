@@ -98,12 +98,12 @@ RC_GTEST_PROP(IterationAcrossGrowth, String, ()) {
 // removed (the executor checks each after every clear)
 RC_GTEST_PROP(ClearSemantics, DoubleWithIterators, ()) {
   gh::rcgen::OpMix mix = gh::rcgen::OpMix::iteration_heavy();
-  mix.clear = 4;
+  mix[gh::OpKind::Clear] = 4;
   run_and_check<gh::DoubleTarget>("ClearSemantics_Double", *programs<gh::DoubleTarget>(mix));
 }
 RC_GTEST_PROP(ClearSemantics, CollideWithIterators, ()) {
   gh::rcgen::OpMix mix = gh::rcgen::OpMix::iteration_heavy();
-  mix.clear = 4;
+  mix[gh::OpKind::Clear] = 4;
   run_and_check<gh::CollideTarget>("ClearSemantics_Collide", *programs<gh::CollideTarget>(mix));
 }
 
@@ -257,7 +257,7 @@ RC_GTEST_PROP(Compact, KeepsContentsAndShrinks, ()) {
   }
   m.compact();
   const gomap::Stats s = m.stats();
-  RC_ASSERT(s.B == gh::go_b_for_hint(expect.size()));
+  RC_ASSERT(s.B == gh::go_b_for_count(expect.size()));
   RC_ASSERT(!s.growing);
   RC_ASSERT(s.count == expect.size());
   for (const auto& [k, v] : expect) RC_ASSERT(m.find(k) != nullptr && *m.find(k) == v);

@@ -1,6 +1,8 @@
 // The binary and text forms of the operation language (see program.hpp).
 #include "gomap_harness/program.hpp"
 
+#include "gomap_harness/targets.hpp"
+
 #include <cctype>
 #include <charconv>
 #include <cstring>
@@ -10,40 +12,6 @@
 namespace gomap_harness {
 namespace {
 
-// Op byte: the low 6 bits pick the kind from this table, the top 2 bits are
-// the iterator slot of Iter* ops. The table gives the cheap, state-changing
-// ops most of the byte space: the second half holds none of the ops that
-// walk the whole map (check, copy_compare, compact), which would otherwise
-// dominate the fuzzer's time. The first index of each kind is what the
-// encoder writes.
-constexpr OpKind kKindTable[64] = {
-    OpKind::Set,        OpKind::Set,         OpKind::Set,       OpKind::Set,
-    OpKind::Set,        OpKind::MoveMap,     OpKind::Get,       OpKind::Get,
-    OpKind::Get,        OpKind::Erase,       OpKind::Erase,     OpKind::Erase,
-    OpKind::Erase,      OpKind::Incr,        OpKind::Incr,      OpKind::Clear,
-    OpKind::Len,        OpKind::Compact,     OpKind::CopyCompare, OpKind::IterStart,
-    OpKind::IterStart,  OpKind::IterNext,    OpKind::IterNext,  OpKind::IterNext,
-    OpKind::IterNext,   OpKind::IterNext,    OpKind::IterEraseYielded, OpKind::IterEraseYielded,
-    OpKind::IterSetYielded, OpKind::IterStop, OpKind::NewMap,   OpKind::Check,
-    // second half: no whole-map ops
-    OpKind::Set,        OpKind::Set,         OpKind::Set,       OpKind::Set,
-    OpKind::Set,        OpKind::Set,         OpKind::Set,       OpKind::IterCopy,
-    OpKind::Get,        OpKind::Get,         OpKind::Get,       OpKind::IterMove,
-    OpKind::Erase,      OpKind::Erase,       OpKind::Erase,     OpKind::Erase,
-    OpKind::Erase,      OpKind::Erase,       OpKind::Incr,      OpKind::Incr,
-    OpKind::IterStart,  OpKind::IterStart,   OpKind::IterNext,  OpKind::IterNext,
-    OpKind::IterNext,   OpKind::IterNext,    OpKind::IterNext,  OpKind::IterNext,
-    OpKind::IterNext,   OpKind::IterEraseYielded, OpKind::IterEraseYielded, OpKind::IterSetYielded,
-};
-
-constexpr const char* kOpNames[kOpKinds] = {
-    "set",       "get",       "erase",      "incr",
-    "clear",     "len",       "compact",    "copy_compare",
-    "iter_start", "iter_next", "iter_erase_yielded", "iter_set_yielded",
-    "iter_stop", "new_map",   "check",      "iter_copy",
-    "iter_move", "move_map",
-};
-
 constexpr std::uint64_t kHints[kHintCodes] = {
     0, 1, 7, 8, 9, 13, 14, 26, 27, 52, 53, 100, 200, 400,
     std::uint64_t(1) << 62, std::numeric_limits<std::uint64_t>::max(),
@@ -51,13 +19,12 @@ constexpr std::uint64_t kHints[kHintCodes] = {
 
 constexpr char kMagic[4] = {'G', 'M', 'A', 'P'};
 
-std::uint8_t first_byte_for(OpKind kind) {
-  for (std::uint8_t b = 0; b < 64; ++b)
-    if (kKindTable[b] == kind) return b;
-  return 0;
-}
-
 }  // namespace
+
+std::optional<std::string_view> target_name(std::uint8_t id) {
+  if (id >= kTargetNames.size()) return std::nullopt;
+  return kTargetNames[id];
+}
 
 std::optional<std::uint8_t> target_id(std::string_view name) {
   for (std::size_t i = 0; i < kTargetNames.size(); ++i)
@@ -72,20 +39,11 @@ std::optional<std::uint8_t> code_from_hint(std::uint64_t hint) {
   return std::nullopt;
 }
 
-const char* op_name(OpKind kind) { return kOpNames[static_cast<std::size_t>(kind)]; }
 std::optional<OpKind> op_from_name(std::string_view name) {
-  for (std::size_t i = 0; i < kOpKinds; ++i)
-    if (name == kOpNames[i]) return static_cast<OpKind>(i);
+  for (const OpInfo& op : kOps)
+    if (name == op.name) return op.kind;
   return std::nullopt;
 }
-bool op_has_key(OpKind k) { return k == OpKind::Set || k == OpKind::Get || k == OpKind::Erase || k == OpKind::Incr; }
-bool op_has_value(OpKind k) { return k == OpKind::Set || k == OpKind::IterSetYielded; }
-bool op_has_iter(OpKind k) {
-  return k == OpKind::IterStart || k == OpKind::IterNext || k == OpKind::IterEraseYielded ||
-         k == OpKind::IterSetYielded || k == OpKind::IterStop || op_has_dest(k);
-}
-
-bool op_has_dest(OpKind k) { return k == OpKind::IterCopy || k == OpKind::IterMove; }
 
 std::string target_list() {
   std::string s;
@@ -94,8 +52,8 @@ std::string target_list() {
 }
 
 bool has_binary_header(const std::uint8_t* data, std::size_t size, std::string* target) {
-  if (size < 5 || std::memcmp(data, kMagic, 4) != 0 || data[4] >= kTargetNames.size()) return false;
-  if (target) *target = std::string(kTargetNames[data[4]]);
+  if (size < 5 || std::memcmp(data, kMagic, 4) != 0 || !target_name(data[4])) return false;
+  if (target) *target = std::string(*target_name(data[4]));
   return true;
 }
 
@@ -120,7 +78,7 @@ Program decode(const std::uint8_t* data, std::size_t size) {
   while (pos < size) {
     const std::uint8_t opbyte = data[pos++];
     Op op;
-    op.kind = kKindTable[opbyte & 63];
+    op.kind = kKindTable[opbyte % kKindTableSize];
     if (op_has_iter(op.kind)) op.iter = (opbyte >> 6) & (kMaxIterators - 1);
     bool complete = true;
     if (op_has_key(op.kind)) {
@@ -133,7 +91,7 @@ Program decode(const std::uint8_t* data, std::size_t size) {
       complete = byte(op.dest);
       op.dest &= kMaxIterators - 1;
     }
-    if (complete && op.kind == OpKind::NewMap) {
+    if (complete && op_has_hint_seed(op.kind)) {
       complete = byte(op.hint) && byte(op.seed);
       op.hint %= kHintCodes;
     }
@@ -155,7 +113,7 @@ std::vector<std::uint8_t> encode(const Program& p, bool with_header) {
   out.push_back(p.config.seed);
   out.push_back(p.config.hint % kHintCodes);
   for (const Op& op : p.ops) {
-    std::uint8_t b = first_byte_for(op.kind);
+    std::uint8_t b = first_op_byte(op.kind);
     if (op_has_iter(op.kind)) b |= static_cast<std::uint8_t>((op.iter & (kMaxIterators - 1)) << 6);
     out.push_back(b);
     if (op_has_key(op.kind)) {
@@ -164,7 +122,7 @@ std::vector<std::uint8_t> encode(const Program& p, bool with_header) {
     }
     if (op_has_value(op.kind)) out.push_back(op.value);
     if (op_has_dest(op.kind)) out.push_back(op.dest & (kMaxIterators - 1));
-    if (op.kind == OpKind::NewMap) {
+    if (op_has_hint_seed(op.kind)) {
       out.push_back(op.hint % kHintCodes);
       out.push_back(op.seed);
     }
@@ -178,7 +136,7 @@ std::string op_to_text(const Op& op) {
   if (op_has_key(op.kind)) s += " " + std::to_string(op.key);
   if (op_has_value(op.kind)) s += " " + std::to_string(op.value);
   if (op_has_dest(op.kind)) s += " " + std::to_string(op.dest);
-  if (op.kind == OpKind::NewMap) s += " " + std::to_string(hint_from_code(op.hint)) + " " + std::to_string(op.seed);
+  if (op_has_hint_seed(op.kind)) s += " " + std::to_string(hint_from_code(op.hint)) + " " + std::to_string(op.seed);
   return s;
 }
 
@@ -208,6 +166,32 @@ std::vector<std::string_view> split_words(std::string_view line) {
   return words;
 }
 
+// Why `line` is not text (a control byte or invalid UTF-8), or nullptr.
+const char* invalid_text(std::string_view line) {
+  for (std::size_t i = 0; i < line.size();) {
+    const auto c = static_cast<unsigned char>(line[i]);
+    if (c < 0x80) {
+      if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) return "control byte (not a text program)";
+      ++i;
+      continue;
+    }
+    // A UTF-8 lead byte and its continuation bytes; no overlong forms,
+    // surrogates or code points past U+10FFFF.
+    const std::size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (n == 0 || i + n > line.size()) return "invalid UTF-8 (not a text program)";
+    std::uint32_t cp = c & (0xff >> (n + 1));
+    for (std::size_t k = 1; k < n; ++k) {
+      const auto cc = static_cast<unsigned char>(line[i + k]);
+      if ((cc & 0xc0) != 0x80) return "invalid UTF-8 (not a text program)";
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+      return "invalid UTF-8 (not a text program)";
+    i += n;
+  }
+  return nullptr;
+}
+
 std::uint64_t parse_number(std::string_view w, std::uint64_t max, std::size_t line_no, const char* what) {
   std::uint64_t v = 0;
   auto [ptr, ec] = std::from_chars(w.data(), w.data() + w.size(), v);
@@ -230,6 +214,7 @@ Program parse_text(std::string_view text) {
     std::string_view line = text.substr(start, end - start);
     start = end + 1;
     ++line_no;
+    if (const char* why = invalid_text(line)) throw ParseError("line " + std::to_string(line_no) + ": " + why);
     if (const std::size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
     const auto w = split_words(line);
     if (w.empty()) {
@@ -265,14 +250,14 @@ Program parse_text(std::string_view text) {
       Op op;
       op.kind = *kind;
       std::size_t n = (op_has_iter(*kind) ? 1 : 0) + (op_has_key(*kind) ? 1 : 0) + (op_has_value(*kind) ? 1 : 0) +
-                      (op_has_dest(*kind) ? 1 : 0) + (*kind == OpKind::NewMap ? 2 : 0);
+                      (op_has_dest(*kind) ? 1 : 0) + (op_has_hint_seed(*kind) ? 2 : 0);
       want(n);
       std::size_t a = 1;
       if (op_has_iter(*kind)) op.iter = static_cast<std::uint8_t>(parse_number(w[a++], kMaxIterators - 1, line_no, "iterator"));
       if (op_has_key(*kind)) op.key = static_cast<std::uint16_t>(parse_number(w[a++], 65535, line_no, "key"));
       if (op_has_value(*kind)) op.value = static_cast<std::uint8_t>(parse_number(w[a++], 255, line_no, "value"));
       if (op_has_dest(*kind)) op.dest = static_cast<std::uint8_t>(parse_number(w[a++], kMaxIterators - 1, line_no, "iterator"));
-      if (*kind == OpKind::NewMap) {
+      if (op_has_hint_seed(*kind)) {
         const auto code = code_from_hint(parse_number(w[a++], std::numeric_limits<std::uint64_t>::max(), line_no, "hint"));
         if (!code) throw ParseError("line " + std::to_string(line_no) + ": hint is not in the hint table");
         op.hint = *code;
@@ -301,24 +286,83 @@ std::string gtest_case(const Program& p, std::string_view name, std::string_view
   return o.str();
 }
 
-bool looks_like_text(const std::uint8_t* data, std::size_t size) {
-  if (size == 0) return false;
-  for (std::size_t i = 0; i < size; ++i) {
-    const unsigned char c = data[i];
-    if (c == '\n' || c == '\t' || c == '\r') continue;
-    if (c < 0x20 || c > 0x7e) return false;
+namespace {
+
+std::string dict_token(std::string_view name, const std::vector<std::uint8_t>& bytes) {
+  static const char* const hex = "0123456789abcdef";
+  std::string s = std::string(name) + "=\"";
+  for (std::uint8_t b : bytes) s += std::string("\\x") + hex[b >> 4] + hex[b & 15];
+  return s + "\"\n";
+}
+
+// Op sequences worth a token, in the text form: a start-iterate-clear-
+// iterate sequence, a grow-under-iterator pair, and delete-while-ranging.
+constexpr std::pair<std::string_view, std::string_view> kDictSequences[] = {
+    {"seq_iter_clear", "iter_start 0\niter_next 0\nclear\niter_next 0"},
+    {"seq_set_next", "set 1 1\niter_next 0"},
+    {"seq_next_erase", "iter_next 0\niter_erase_yielded 0\niter_next 0\niter_erase_yielded 0"},
+};
+
+}  // namespace
+
+std::string fuzz_dictionary(std::string_view target,
+                            const std::vector<std::pair<std::string_view, std::uint16_t>>& key_codes) {
+  std::string d = "# libFuzzer dictionary of " + std::string(target) +
+                  ", generated from the op table (kOps, fuzz/include/gomap_harness/program.hpp)\n"
+                  "# by `gomap-replay --dict " + std::string(target) +
+                  "`; corpus/build.sh writes it. Do not edit: a test compares it.\n"
+                  "# Op bytes: the low 6 bits pick the op, the top 2 the iterator slot.\n";
+  for (const OpInfo& op : kOps) {
+    const std::uint8_t b = first_op_byte(op.kind);
+    if (!(op.operands & kIter)) {
+      d += dict_token("op_" + std::string(op.name), {b});
+      continue;
+    }
+    for (unsigned i = 0; i < kMaxIterators; ++i) {
+      const auto with_slot = static_cast<std::uint8_t>(b | (i << 6));
+      std::string name = "op_" + std::string(op.name) + "_" + std::to_string(i);
+      if (op.operands & kDest) {
+        const unsigned j = (i + 1) % kMaxIterators;
+        d += dict_token(name + "_" + std::to_string(j), {with_slot, static_cast<std::uint8_t>(j)});
+      } else {
+        d += dict_token(name, {with_slot});
+      }
+    }
   }
+  d += "# Op sequences.\n";
+  for (const auto& [name, text] : kDictSequences) {
+    std::vector<std::uint8_t> bytes = encode(parse_text(text), false);
+    bytes.erase(bytes.begin(), bytes.begin() + 3);  // the configuration bytes
+    d += dict_token(name, bytes);
+  }
+  if (!key_codes.empty()) d += "# Key codes (u16 little endian) of this target's special keys.\n";
+  for (const auto& [name, code] : key_codes)
+    d += dict_token(name, {static_cast<std::uint8_t>(code & 0xff), static_cast<std::uint8_t>(code >> 8)});
+  return d;
+}
+
+std::string fuzz_options(std::string_view target, std::size_t max_len) {
+  const std::string t(target);
+  return "[libfuzzer]\nmax_len = " + std::to_string(max_len) + "\ndict = " + t + ".dict\ntimeout = " +
+         std::to_string(kFuzzTimeoutSeconds) + "\nrss_limit_mb = " + std::to_string(kFuzzRssLimitMb) + "\n";
+}
+
+bool looks_like_text(const std::uint8_t* data, std::size_t size) {
+  // Decided by shape, not by the bytes allowed: a text program may hold any
+  // UTF-8 in its comments (an em dash once made a regression replay as 115
+  // random binary ops), and parse_text() rejects what is not valid text, so a
+  // file that looks like a program is never decoded as binary.
+  std::string_view s(reinterpret_cast<const char*>(data), size);
   // A text program names its target (to_text() always writes it): without
   // that line, printable bytes are more likely a fuzzer input that happens to
   // be printable, and must replay as the binary program it is.
-  std::string_view s(reinterpret_cast<const char*>(data), size);
   bool names_target = false;
-  for (std::size_t pos = 0; pos < s.size();) {
+  for (std::size_t pos = 0; pos < s.size() && !names_target;) {
     std::size_t end = s.find('\n', pos);
     if (end == std::string_view::npos) end = s.size();
     std::string_view line = s.substr(pos, end - pos);
     const std::size_t b = line.find_first_not_of(" \t\r");
-    if (b != std::string_view::npos && line.substr(b, 7) == "target " ) names_target = true;
+    if (b != std::string_view::npos && line.substr(b, 7) == "target ") names_target = true;
     pos = end + 1;
   }
   if (!names_target) return false;

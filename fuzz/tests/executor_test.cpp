@@ -191,3 +191,61 @@ TEST(Executor, RunTextProgram) {
   EXPECT_FALSE(gh::execute_named(gh::parse_text("set 1 1\n")).has_value());
   EXPECT_THROW(gh::run_text_program("target map_u64\nset 1\n"), gh::ParseError);
 }
+
+// ---- failures name their rule family (failure.hpp)
+
+namespace {
+// map_u64 with a value reader that is off by one: every read of a value
+// disagrees with the oracle, so the first check that reads one fails.
+struct OffByOneValues : gh::U64Target {
+  static std::uint64_t value_code(const gh::TrackedValue& v) { return v.code() + 1; }
+};
+}  // namespace
+
+TEST(Failure, ChecksNameTheirRuleFamily) {
+  auto failure_of = [](const char* text) {
+    const gh::RunResult r = gh::execute<OffByOneValues>(gh::parse_text(text));
+    EXPECT_FALSE(r.ok) << text;
+    return r.failure.value_or(gh::Failure{});
+  };
+  const gh::Failure lookup = failure_of("set 1 1\nget 1\n");
+  EXPECT_EQ(lookup.rule, gh::Rule::Lookup);
+  const std::string d = gh::describe_failure(lookup);
+  EXPECT_NE(d.find("  rule:     [lookup] lookup returns the current value\n"), std::string::npos) << d;
+  // The machine line is last, so a first match on "rule:" finds the line for people.
+  EXPECT_EQ(d.substr(d.size() - std::string("failure-rule: lookup\n").size()), "failure-rule: lookup\n") << d;
+  EXPECT_EQ(failure_of("set 1 1\niter_start 0\n").rule, gh::Rule::Iteration);
+  EXPECT_EQ(failure_of("set 1 1\ncopy_compare\n").rule, gh::Rule::Copy);
+  EXPECT_EQ(failure_of("set 1 1\ncompact\n").rule, gh::Rule::Compact);
+  EXPECT_EQ(failure_of("set 1 1\nmove_map\n").rule, gh::Rule::Move);
+  EXPECT_EQ(failure_of("set 1 1\n").rule, gh::Rule::Contents);  // the final comparison
+  const gh::RunResult unknown = gh::run_text_program("set 1 1\n");
+  ASSERT_FALSE(unknown.ok);
+  EXPECT_EQ(unknown.failure->rule, gh::Rule::Program);
+}
+
+TEST(Failure, RuleIdsAreKebabCaseAndRoundTrip) {
+  for (std::size_t i = 0; i < gh::kRuleIds.size(); ++i) {
+    const std::string_view id = gh::kRuleIds[i];
+    EXPECT_FALSE(id.empty());
+    EXPECT_EQ(id.find_first_not_of("abcdefghijklmnopqrstuvwxyz-"), std::string_view::npos) << id;
+    EXPECT_EQ(gh::rule_from_id(id), static_cast<gh::Rule>(i)) << id;
+  }
+  gh::Failure inv{0, "#0 set 1 1", gh::Rule::Invariants, "check_invariants()", "no violation",
+                  "gomap invariant 'overflow-count' violated at bucket 3: 2 != 1"};
+  EXPECT_EQ(gh::rule_family(inv), "invariants: overflow-count");
+}
+
+// Go's sizing rules as Go's own tests state them (go_rules.hpp).
+TEST(GoRules, GrowthPointsAndHints) {
+  EXPECT_EQ(gh::go_b_for_hint(0), 0u);
+  EXPECT_EQ(gh::go_b_for_hint(8), 0u);
+  EXPECT_EQ(gh::go_b_for_hint(9), 1u);
+  EXPECT_EQ(gh::go_b_for_hint(52), 3u);
+  EXPECT_EQ(gh::go_b_for_hint(53), 4u);
+  EXPECT_EQ(gh::go_b_for_hint(std::uint64_t(1) << 62), 0u);  // absurd: ignored
+  EXPECT_FALSE(gh::go_over_load_factor(13, 1));
+  EXPECT_TRUE(gh::go_over_load_factor(14, 1));
+  EXPECT_TRUE(gh::go_too_many_overflow(1u << 15, 20));
+  EXPECT_FALSE(gh::go_too_many_overflow((1u << 15) - 1, 20));
+}

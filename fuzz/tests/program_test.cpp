@@ -2,12 +2,14 @@
 // parse errors, and the text/binary heuristic.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "gomap_harness/program.hpp"
+#include "gomap_harness/targets.hpp"
 
 namespace gh = gomap_harness;
 
@@ -243,4 +245,39 @@ TEST(ProgramLooksLikeText, TextYesBinaryNo) {
   EXPECT_FALSE(text_is_text("   \n\n"));
   EXPECT_FALSE(text_is_text("hello world\n"));
   EXPECT_FALSE(text_is_text("GMAP"));
+}
+
+// The dictionary's key tokens name what they are in domain 0.
+TEST(OpTable, DictionaryKeyCodesAreTheKeysTheyName) {
+  auto check = [](auto key_of, auto is_nan, auto x_of) {
+    return [=](std::string_view name, std::uint16_t code) {
+      const auto k = key_of(code);
+      const double x = x_of(k);
+      if (name.find("nan") != std::string_view::npos) EXPECT_TRUE(is_nan(k)) << name;
+      else if (name.find("negzero") != std::string_view::npos) EXPECT_TRUE(x == 0.0 && std::signbit(x)) << name;
+      else if (name.find("zero") != std::string_view::npos) EXPECT_TRUE(x == 0.0 && !std::signbit(x)) << name;
+      else if (name.find("inf") != std::string_view::npos) EXPECT_TRUE(std::isinf(x)) << name;
+      else ADD_FAILURE() << "unchecked dictionary key " << name;
+    };
+  };
+  auto on_double = check([](std::uint16_t c) { return gh::DoubleTarget::key(c, 0); }, gh::DoubleTarget::is_nan,
+                         [](double x) { return x; });
+  for (const auto& [name, code] : gh::DoubleTarget::dict_keys) on_double(name, code);
+  auto on_struct = check([](std::uint16_t c) { return gh::StructTarget::key(c, 0); }, gh::StructTarget::is_nan,
+                         [](const gh::DoubleLabel& k) { return k.x; });
+  for (const auto& [name, code] : gh::StructTarget::dict_keys) on_struct(name, code);
+}
+
+// The byte table derived from kOps: each op's shares, no whole-map op in
+// the second half, and every kind reachable from its first byte.
+TEST(OpTable, ByteTableFollowsTheShares) {
+  for (const gh::OpInfo& op : gh::kOps) {
+    std::size_t any = 0, cheap = 0;
+    for (std::size_t b = 0; b < gh::kKindTableSize; ++b)
+      if (gh::kKindTable[b] == op.kind) ++(b < gh::kKindTableHalf ? any : cheap);
+    EXPECT_EQ(any, op.share_any) << op.name;
+    EXPECT_EQ(cheap, op.share_cheap) << op.name;
+    EXPECT_EQ(gh::kKindTable[gh::first_op_byte(op.kind)], op.kind) << op.name;
+    EXPECT_EQ(gh::op_from_name(op.name), op.kind) << op.name;
+  }
 }

@@ -2,6 +2,8 @@
 // good programs replay deterministically, and the shipped corpus is in sync.
 #include <gtest/gtest.h>
 
+#include "tool_run.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,115 +18,11 @@
 #include <vector>
 
 #include "gomap_harness/program.hpp"
+#include "gomap_harness/targets.hpp"
 
+using namespace gomap_tool_test;
 namespace fs = std::filesystem;
 namespace gh = gomap_harness;
-
-namespace {
-
-const char* const kGoodProgram =
-    "# a small program that grows the map under a live iterator\n"
-    "target map_u64\n"
-    "domain 1\n"
-    "seed 3\n"
-    "hint 0\n"
-    "deep 1\n"
-    "set 1 1\nset 2 2\nset 3 3\nset 4 4\nset 5 5\nset 6 6\nset 7 7\nset 8 8\nset 9 9\n"
-    "iter_start 0\niter_next 0\n"
-    "set 10 1\nset 11 1\nset 12 1\nset 13 1\nset 14 1\n"
-    "iter_next 0\niter_erase_yielded 0\niter_next 0\niter_set_yielded 0 42\n"
-    "get 3\nerase 4\nincr 5\nlen\ncopy_compare\ncompact\n"
-    "iter_next 0\niter_next 0\niter_next 0\niter_next 0\niter_next 0\niter_next 0\niter_next 0\n"
-    "iter_next 0\niter_next 0\niter_next 0\niter_next 0\niter_next 0\niter_next 0\niter_next 0\n"
-    "iter_stop 0\nclear\nnew_map 8 4\nset 1 1\ncheck\n";
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-void write_file(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary);
-  out << bytes;
-  ASSERT_TRUE(out.good()) << p;
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-struct ToolRun {
-  bool signalled = false;
-  int exit_code = -1;
-  std::string out, err;
-};
-
-// A fresh directory per test, removed afterwards. Its name holds no target
-// name, so that the replay tool cannot guess a target from the path.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("gomap_replay_tool_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
-
-ToolRun replay(const TempDir& dir, const std::vector<std::string>& args) {
-  const fs::path out = dir / ".stdout", err = dir / ".stderr";
-  std::string cmd = shell_quote(GOMAP_REPLAY_BIN);
-  for (const std::string& a : args) cmd += " " + shell_quote(a);
-  // exec, so that the status is the tool's own and a signal is not folded into 128+n by the shell.
-  cmd = "exec " + cmd + " >" + shell_quote(out.string()) + " 2>" + shell_quote(err.string()) + " </dev/null";
-  const int status = std::system(cmd.c_str());
-  ToolRun r;
-  if (WIFSIGNALED(status)) {
-    r.signalled = true;
-  } else if (WIFEXITED(status)) {
-    r.exit_code = WEXITSTATUS(status);
-  }
-  r.out = read_file(out);
-  r.err = read_file(err);
-  return r;
-}
-
-std::string describe(const ToolRun& r) {
-  return "exit " + std::to_string(r.exit_code) + (r.signalled ? " (signalled)" : "") + "\n--- stdout\n" + r.out +
-         "--- stderr\n" + r.err;
-}
-
-void expect_clean_error(const ToolRun& r) {
-  EXPECT_FALSE(r.signalled) << describe(r);
-  EXPECT_EQ(r.exit_code, 2) << describe(r);
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << describe(r);
-  EXPECT_EQ(r.err.rfind("gomap-replay: error:", 0), 0u) << describe(r);
-  EXPECT_TRUE(!r.err.empty() && r.err.back() == '\n') << describe(r);
-}
-
-std::vector<fs::path> files_under(const fs::path& dir, const std::string& ext) {
-  std::vector<fs::path> out;
-  if (!fs::exists(dir)) return out;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file() && e.path().extension() == ext && e.path().filename().string()[0] != '.')
-      out.push_back(e.path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-}  // namespace
 
 TEST(ReplayTool, EmptyFile) {
   TempDir d;
@@ -321,5 +219,58 @@ TEST(Corpus, SeedsReachEveryReachableState) {
                                        return missed;
                                      }();
     EXPECT_GT(reachable, 0u) << t;
+  }
+}
+
+// The registry (targets.hpp) is the one list of targets: CMake globs
+// fuzz/targets/map_*.cpp, and every target needs a file there, seeds, a
+// corpus, a regressions folder and its libFuzzer options. A file, folder or
+// options file for a target the registry does not know would be skipped
+// silently by everything that reads the registry, so it fails here.
+TEST(Registry, TargetFilesMatchTheRegistry) {
+  TempDir d;
+  const ToolRun r = replay(d, {"--list-targets"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  std::vector<std::string> listed;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) listed.push_back(line.substr(0, line.find('\t')));
+  ASSERT_FALSE(listed.empty());
+  const fs::path src(GOMAP_SOURCE_DIR);
+  auto names_in = [](const fs::path& dir, const std::string& ext, bool dirs) {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const std::string n = e.path().filename().string();
+      if (n.rfind("map_", 0) != 0) continue;
+      if (dirs ? e.is_directory() : e.path().extension() == ext) out.push_back(e.path().stem().string());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  std::vector<std::string> want = listed;
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(names_in(src / "fuzz" / "targets", ".cpp", false), want) << "fuzz/targets/map_*.cpp";
+  EXPECT_EQ(names_in(src / "corpus" / "seeds", "", true), want) << "corpus/seeds/";
+  EXPECT_EQ(names_in(src / "corpus", "", true), want) << "corpus/<target>/";
+  EXPECT_EQ(names_in(src / "corpus" / "regressions", "", true), want) << "corpus/regressions/";
+  EXPECT_EQ(names_in(src / "corpus", ".options", false), want) << "corpus/<target>.options";
+  // Nothing else under corpus/regressions/ either (a concurrent_map/ folder
+  // would need its own replay test).
+  for (const auto& e : fs::directory_iterator(src / "corpus" / "regressions"))
+    EXPECT_TRUE(!e.is_directory() || std::count(want.begin(), want.end(), e.path().filename().string()))
+        << e.path() << " is not a registered target";
+}
+
+// The shipped dictionaries and options files are build outputs of the op
+// table and the targets: one that differs from `gomap-replay --dict` or
+// `--options` is stale (rerun corpus/build.sh).
+TEST(Corpus, DictionariesAndOptionsMatchTheirSources) {
+  TempDir d;
+  for (std::string_view t : gh::kTargetNames) {
+    for (const std::string kind : {"dict", "options"}) {
+      const ToolRun r = replay(d, {"--" + kind, std::string(t)});
+      ASSERT_EQ(r.exit_code, 0) << describe(r);
+      const fs::path shipped = fs::path(GOMAP_SOURCE_DIR) / "corpus" / (std::string(t) + "." + kind);
+      EXPECT_EQ(read_file(shipped), r.out) << shipped << " is stale: rerun corpus/build.sh";
+    }
   }
 }

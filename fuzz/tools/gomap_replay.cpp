@@ -6,7 +6,11 @@
 //   gomap-replay --emit-test FILE                     # a ready-to-paste GoogleTest
 //   gomap-replay --to-binary --out FILE.bin FILE.txt   # compile a text program (corpus seeds)
 //   gomap-replay --states FILE|DIR...                 # which engine states (state_space.hpp) the inputs reach
-//   gomap-replay --list-targets | --list-states
+//   gomap-replay --list-targets | --list-states | --list-rules
+//   gomap-replay --dict TARGET | --options TARGET     # the target's libFuzzer dictionary or options file
+//
+// A divergence prints the failed rule for people (`rule: [family] text`) and
+// one line for tools, `failure-rule: <id>` (failure.hpp; --list-rules).
 //
 // Exit status: 0 every input replayed without divergence; 1 some input
 // diverged; 2 bad usage or an input that could not be read (a one-line reason
@@ -25,7 +29,7 @@
 
 #include "gomap_harness/executor.hpp"
 #include "gomap_harness/fuzz_target.hpp"
-#include "gomap_harness/input.hpp"
+#include "gomap_harness/program_file.hpp"
 #include "gomap_harness/state_space.hpp"
 
 namespace gh = gomap_harness;
@@ -49,10 +53,14 @@ int main(int argc, char** argv) {
   std::vector<std::string> inputs;
   std::optional<std::string> target;
   bool deep = false, quiet = false, to_text = false, to_binary = false, emit = false;
-  bool list_targets = false, list_states = false, states = false;
+  bool list_targets = false, list_states = false, list_rules = false, states = false;
   std::string out;
   app.add_option("inputs", inputs, "crash files, corpus entries, text programs or directories of them");
   app.add_flag("--list-targets", list_targets, "print every target: name, binary id, domains, whether it has NaN keys");
+  std::optional<std::string> dict_target, options_target;
+  app.add_option("--dict", dict_target, "print the libFuzzer dictionary of a target (corpus/build.sh writes corpus/<target>.dict)");
+  app.add_flag("--list-rules", list_rules, "print every rule family id a failure's `failure-rule:` line can name");
+  app.add_option("--options", options_target, "print the libFuzzer options file of a target (corpus/build.sh writes corpus/<target>.options)");
   app.add_flag("--list-states", list_states, "print every engine state of the state space (fuzz/README.md)");
   app.add_flag("--states", states, "print the engine states the inputs reach, per target, instead of traces");
   app.add_option("--target", target, "target to run as (default: from the header, the text, or the path)");
@@ -68,26 +76,43 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   // One mode per run: a flag that would be ignored is an error, not a guess.
-  const int modes = int(to_text) + int(to_binary) + int(emit) + int(states) + int(list_targets || list_states);
+  const int modes = int(to_text) + int(to_binary) + int(emit) + int(states) + int(list_targets || list_states || list_rules) +
+                    int(dict_target.has_value()) + int(options_target.has_value());
   if (modes > 1) {
-    std::cerr << "gomap-replay: error: --to-text, --to-binary, --emit-test, --states and --list-* do not combine\n";
+    std::cerr << "gomap-replay: error: --to-text, --to-binary, --emit-test, --states, --dict, --options and --list-* do not combine\n";
     return 2;
   }
-  if ((list_targets || list_states) && !inputs.empty()) {
-    std::cerr << "gomap-replay: error: --list-targets and --list-states take no inputs\n";
+  if (dict_target || options_target) {
+    if (!inputs.empty()) {
+      std::cerr << "gomap-replay: error: --dict and --options take no inputs\n";
+      return 2;
+    }
+    const std::string& t = dict_target ? *dict_target : *options_target;
+    const bool known = gh::with_target(t, [&]<class T>() {
+      if (dict_target) std::cout << gh::fuzz_dictionary(T::name, {T::dict_keys.begin(), T::dict_keys.end()});
+      else std::cout << gh::fuzz_options(T::name, T::max_len);
+    });
+    if (!known) {
+      std::cerr << "gomap-replay: error: unknown target '" << t << "' (known: " << gh::target_list() << ")\n";
+      return 2;
+    }
+    return 0;
+  }
+  if ((list_targets || list_states || list_rules) && !inputs.empty()) {
+    std::cerr << "gomap-replay: error: --list-targets, --list-states and --list-rules take no inputs\n";
     return 2;
   }
-  if (list_targets || list_states) {
+  if (list_targets || list_states || list_rules) {
     if (list_targets) {
-      for (std::string_view t : gh::kTargetNames) {
-        gh::with_target(t, [&]<class T>() {
-          std::cout << t << "\t" << unsigned(*gh::target_id(t)) << "\t" << T::domains << "\t"
-                    << (T::has_nan ? "nan" : "no-nan") << "\n";
-        });
-      }
+      gh::for_each_target([&]<class T>() {
+        std::cout << T::name << "\t" << unsigned(*gh::target_id(T::name)) << "\t" << T::domains << "\t"
+                  << (T::has_nan ? "nan" : "no-nan") << "\n";
+      });
     }
     if (list_states)
       for (std::size_t s = 0; s < gh::states::kStates; ++s) std::cout << gh::states::name(s) << "\n";
+    if (list_rules)
+      for (std::string_view id : gh::kRuleIds) std::cout << id << "\n";
     return 0;
   }
   if (inputs.empty()) {

@@ -1,23 +1,12 @@
 // gomap_harness/executor.hpp — the one executor: a program runs on
 // gomap::Map and on the oracle side by side, checked after every op.
 //
-// The oracle is std::unordered_map for contents (keys folded by the target's
-// oracle_key, so -0.0 and +0.0 are one entry whose stored key is the last one
-// written; NaN entries are kept only as counts per representation, since no
-// lookup can name one, so their payloads are checked). Each
-// live engine iterator has an IterationModel that holds Go's guarantees:
-//   - no key is yielded twice (unless erased and re-inserted in between);
-//   - a yielded key is in the map now, so it was never erased before being
-//     reached unless re-inserted, and it was present at the start or
-//     inserted since;
-//   - the value yielded is the current one, and so is the key's
-//     representation (the sign of a zero);
-//   - when the iterator ends, every key present at its start and never
-//     erased since was yielded; NaN entries are held to the same rule by count.
-// After every op the executor also checks size, the growth rule (Go's
-// overLoadFactor/tooManyOverflowBuckets decide exactly when B changes), and
-// in deep mode check_invariants(). The engine seed comes from the program, so
-// every run of a program is the same run.
+// The models it checks against are in oracle.hpp (contents, and Go's
+// guarantees per live iterator), Go's sizing rules in go_rules.hpp, and what
+// a failed check reports in failure.hpp. After every op the executor checks
+// size, the growth rule (Go's overLoadFactor/tooManyOverflowBuckets decide
+// exactly when B changes), and in deep mode check_invariants(). The engine
+// seed comes from the program, so every run of a program is the same run.
 #pragma once
 
 #include <array>
@@ -26,28 +15,20 @@
 #include <functional>
 #include <memory_resource>
 #include <optional>
-#include <sstream>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include <gomap/map.hpp>
 
+#include "gomap_harness/failure.hpp"
+#include "gomap_harness/go_rules.hpp"
+#include "gomap_harness/oracle.hpp"
 #include "gomap_harness/program.hpp"
 #include "gomap_harness/state_space.hpp"
 #include "gomap_harness/targets.hpp"
 
 namespace gomap_harness {
-
-struct Failure {
-  std::size_t op_index = 0;  // index into Program::ops; ops.size() for end-of-program checks
-  std::string op_text;
-  std::string what;      // which rule broke
-  std::string expected;  // what the oracle or the rule says
-  std::string actual;    // what the engine did
-};
 
 struct RunResult {
   bool ok = true;
@@ -71,33 +52,6 @@ struct ExecOptions {
   std::function<void(const std::string&)> on_op_end;        // what it did
   std::function<void(const OpObservation&)> observer;        // coverage features (fuzz targets)
 };
-
-// Go's overLoadFactor and makemap's hint sizing, as the executable spec.
-inline bool go_over_load_factor(std::size_t count, unsigned B) {
-  return count > 8 && B < 63 && count > 13 * ((std::size_t(1) << B) / 2);
-}
-inline unsigned go_b_for_hint(std::uint64_t hint) {
-  if (hint >= (std::uint64_t(1) << 48) / 8) return 0;  // absurd hints are ignored
-  unsigned B = 0;
-  while (go_over_load_factor(hint, B)) ++B;
-  return B;
-}
-inline bool go_too_many_overflow(std::size_t noverflow, unsigned B) {
-  return noverflow >= (std::size_t(1) << (B < 15 ? B : 15));
-}
-
-// Evaluates the description only when the check fails: checks run after
-// every op, so building their strings eagerly would dominate fuzzing time.
-#define GOMAP_EXPECT(cond, what, expected, actual) \
-  do {                                             \
-    if (!(cond)) fail((what), (expected), (actual)); \
-  } while (0)
-
-namespace detail {
-struct CheckFailed {
-  std::string what, expected, actual;
-};
-}  // namespace detail
 
 template <class T>
 class Executor {
@@ -126,20 +80,20 @@ class Executor {
       }
       index_ = program_.ops.size();
       for (auto& s : iters_) s.stop();
-      check_contents("final contents");
+      check_contents(Rule::Contents, "final contents");
       map_.reset();
       const long long live_after = TrackedValue::live_count();
-      GOMAP_EXPECT(live_after == live_before, "every value constructed is destroyed exactly once",
+      GOMAP_EXPECT(live_after == live_before, Rule::ValueLifetime, "every value constructed is destroyed exactly once",
              std::to_string(live_before) + " live values", std::to_string(live_after) + " live values");
     } catch (const detail::CheckFailed& f) {
       r.ok = false;
-      r.failure = Failure{index_, op_text(), f.what, f.expected, f.actual};
+      r.failure = Failure{index_, op_text(), f.rule, f.what, f.expected, f.actual};
     } catch (const gomap::InvariantError& e) {
       r.ok = false;
-      r.failure = Failure{index_, op_text(), "check_invariants()", "no violation", e.what()};
+      r.failure = Failure{index_, op_text(), Rule::Invariants, "check_invariants()", "no violation", e.what()};
     } catch (const std::exception& e) {
       r.ok = false;
-      r.failure = Failure{index_, op_text(), "the engine threw", "no exception", e.what()};
+      r.failure = Failure{index_, op_text(), Rule::Exception, "the engine threw", "no exception", e.what()};
     }
     if (!r.ok) {
       // Leave nothing dangling: iterators before the map they point into.
@@ -150,42 +104,12 @@ class Executor {
   }
 
  private:
-  // ---------------------------------------------------------------- oracle
-  struct Entry {
-    Key stored;
-    std::uint64_t value;
-  };
-  // NaN entries: no lookup can name one, so the oracle keeps only how many
-  // there are of each representation (payload, and a struct's other fields).
-  struct NanEntries {
-    explicit NanEntries(std::pmr::memory_resource* r) : by_repr(r) {}
-    std::size_t count = 0;
-    std::pmr::unordered_map<OKey, std::size_t> by_repr;
-    void add(const OKey& k) {
-      ++count;
-      ++by_repr[k];
-    }
-    void clear() {
-      count = 0;
-      by_repr.clear();
-    }
-  };
-
-  using KeySet = std::pmr::unordered_set<OKey>;
-  struct IterationModel {
-    explicit IterationModel(std::pmr::memory_resource* r) : required(r), yielded(r), seen(r) {}
-    KeySet required;  // present at start and never erased since
-    KeySet yielded;   // yielded and not erased since
-    KeySet seen;      // ever yielded
-    std::size_t nan_required = 0;       // NaN entries present at start, not cleared since
-    std::size_t nan_budget = 0;         // NaN entries that may still be yielded
-    std::size_t nan_yielded = 0;
-  };
+  using Model = IterationModel<T>;
 
   struct IterSlot {
     explicit IterSlot(std::pmr::memory_resource* r) : model(r) {}
     std::optional<typename MapT::Iterator> it;
-    IterationModel model;
+    Model model;
     std::optional<Key> last_key;
     std::uint64_t growths_at_start = 0;  // the map's Stats::growths when it started
     bool growing_at_start = false;
@@ -206,7 +130,7 @@ class Executor {
     std::uint8_t phases_before = 0;
     if (opts_.observer) {  // only the coverage observer compares states
       before = map_->stats();
-      nan_before = nans_.count != 0;
+      nan_before = oracle_.nans().count != 0;
       phases_before = iterator_phases(before);
     }
     std::string result;
@@ -230,14 +154,14 @@ class Executor {
       case OpKind::NewMap: result = new_map(hint_from_code(op.hint), op.seed, "new map"); break;
       case OpKind::Check:
         map_->check_invariants();
-        check_contents("contents");
+        check_contents(Rule::Contents, "contents");
         result = "ok";
         break;
       case OpKind::IterCopy: result = do_iter_transfer(op.iter, op.dest, false); break;
       case OpKind::IterMove: result = do_iter_transfer(op.iter, op.dest, true); break;
       case OpKind::MoveMap: result = do_move_map(); break;
     }
-    GOMAP_EXPECT(map_->size() == oracle_size(), "len(m) matches the oracle", std::to_string(oracle_size()),
+    GOMAP_EXPECT(map_->size() == oracle_.size(), Rule::Size, "len(m) matches the oracle", std::to_string(oracle_.size()),
            std::to_string(map_->size()));
     if (deep_) map_->check_invariants();
     if (opts_.on_op_end) opts_.on_op_end(result);
@@ -265,9 +189,9 @@ class Executor {
     for (auto& s : iters_) s.stop();  // they point into the map being replaced
     map_.reset();
     map_.emplace(static_cast<std::size_t>(hint), gomap::Seed{seed}, T::make_hash(domain_));
-    oracle_clear();
+    oracle_.clear();
     const unsigned want_b = go_b_for_hint(hint);
-    GOMAP_EXPECT(map_->stats().B == want_b, "make(map, hint) sizes B like Go", "B=" + std::to_string(want_b),
+    GOMAP_EXPECT(map_->stats().B == want_b, Rule::LoadFactor, "make(map, hint) sizes B like Go", "B=" + std::to_string(want_b),
            "B=" + std::to_string(map_->stats().B));
     if (!tracing_) return {};
     return std::string(what) + " hint=" + std::to_string(hint) + " seed=" + std::to_string(seed) +
@@ -280,7 +204,7 @@ class Executor {
   template <class Write>
   bool write_and_check_growth(const Key& k, Write&& write) {
     const gomap::Stats s0 = map_->stats();
-    const bool is_new = T::is_nan(k) || !entries_.count(T::oracle_key(k));
+    const bool is_new = T::is_nan(k) || !oracle_.contains(k);
     write();
     const gomap::Stats s1 = map_->stats();
     // A write evacuates first (Go's growWork); if that finishes the running
@@ -292,25 +216,25 @@ class Executor {
     if (!s0.growing) {
       const bool same_size = may_start && !double_it && go_too_many_overflow(s0.noverflow, s0.B);
       const std::uint64_t want_growths = s0.growths + ((double_it || same_size) ? 1 : 0);
-      GOMAP_EXPECT(s1.growths == want_growths,
+      GOMAP_EXPECT(s1.growths == want_growths, Rule::LoadFactor,
                    "a growth starts exactly when a new key meets Go's load-factor or overflow limit",
                    std::to_string(want_growths - s0.growths) + " growth(s) started (count " + std::to_string(s0.count) +
                        "->" + std::to_string(s1.count) + ", B=" + std::to_string(s0.B) + ", noverflow=" +
                        std::to_string(s0.noverflow) + ")",
                    std::to_string(s1.growths - s0.growths) + " started");
     } else if (!finished_now) {
-      GOMAP_EXPECT(s1.growths == s0.growths, "no growth starts while another is in progress",
+      GOMAP_EXPECT(s1.growths == s0.growths, Rule::LoadFactor, "no growth starts while another is in progress",
                    "none started (nevacuate " + std::to_string(s0.nevacuate) + ")", std::to_string(s1.growths - s0.growths) + " started");
     } else if (double_it) {
       // (After the running growth finishes in this write a same-size growth
       // may also start; its overflow count is not in the stats, so it is not
       // checked here. The not-growing branch above checks it exactly.)
-      GOMAP_EXPECT(s1.growths == s0.growths + 1,
+      GOMAP_EXPECT(s1.growths == s0.growths + 1, Rule::LoadFactor,
                    "a growth starts exactly when a new key meets Go's load-factor limit (right after the last one finished)",
                    "1 started (count " + std::to_string(s0.count) + "->" + std::to_string(s1.count) + ", B=" + std::to_string(s0.B) + ")",
                    std::to_string(s1.growths - s0.growths) + " started");
     }
-    GOMAP_EXPECT(s1.B == s0.B + (double_it && s1.growths > s0.growths ? 1u : 0u), "only a doubling growth changes B",
+    GOMAP_EXPECT(s1.B == s0.B + (double_it && s1.growths > s0.growths ? 1u : 0u), Rule::LoadFactor, "only a doubling growth changes B",
                  "B=" + std::to_string(s0.B + (double_it ? 1 : 0)), "B=" + std::to_string(s1.B));
     check_evacuation_progress(s0, s1);
     return is_new;
@@ -320,7 +244,7 @@ class Executor {
   // (Go's growWork), so nevacuate moves or the growth ends.
   void check_evacuation_progress(const gomap::Stats& s0, const gomap::Stats& s1) {
     if (!s0.growing || s1.growths != s0.growths || s0.count == 0) return;
-    GOMAP_EXPECT(!s1.growing || s1.nevacuate > s0.nevacuate, "every write during a growth advances the evacuation",
+    GOMAP_EXPECT(!s1.growing || s1.nevacuate > s0.nevacuate, Rule::Evacuation, "every write during a growth advances the evacuation",
                  "nevacuate > " + std::to_string(s0.nevacuate) + " or growth done",
                  "nevacuate " + std::to_string(s1.nevacuate) + ", still growing");
   }
@@ -333,36 +257,33 @@ class Executor {
 
   std::string do_incr(const Key& k) {
     write_and_check_growth(k, [&] { T::increment((*map_)[k]); });
-    std::uint64_t now = 1;
-    if (!T::is_nan(k)) {
-      auto it = entries_.find(T::oracle_key(k));
-      if (it != entries_.end()) now = it->second.value + 1;
-    }
+    const auto* e = oracle_.find(k);
+    const std::uint64_t now = e ? e->value + 1 : 1;
     oracle_insert(k, now);
     return tracing_ ? std::string("m[" + T::show_key(k) + "] += 1 -> " + std::to_string(now)) : std::string();
   }
 
   std::string do_get(const Key& k) {
     const Value* v = std::as_const(*map_).find(k);
-    const auto it = T::is_nan(k) ? entries_.end() : entries_.find(T::oracle_key(k));
-    const bool want = it != entries_.end();
-    GOMAP_EXPECT((v != nullptr) == want, "lookup finds exactly the keys in the map", want ? "found" : "absent",
+    const auto* e = oracle_.find(k);
+    const bool want = e != nullptr;
+    GOMAP_EXPECT((v != nullptr) == want, Rule::Lookup, "lookup finds exactly the keys in the map", want ? "found" : "absent",
            v ? "found" : "absent");
-    GOMAP_EXPECT(map_->contains(k) == want, "contains agrees with find", want ? "true" : "false",
+    GOMAP_EXPECT(map_->contains(k) == want, Rule::Lookup, "contains agrees with find", want ? "true" : "false",
            want ? "false" : "true");
     if (!want) return "absent";
     const std::uint64_t got = T::value_code(*v);
-    GOMAP_EXPECT(got == it->second.value, "lookup returns the current value", std::to_string(it->second.value),
+    GOMAP_EXPECT(got == e->value, Rule::Lookup, "lookup returns the current value", std::to_string(e->value),
            std::to_string(got));
     return tracing_ ? std::string("= " + std::to_string(got)) : std::string();
   }
 
   std::string do_erase(const Key& k) {
-    const bool want = !T::is_nan(k) && entries_.count(T::oracle_key(k)) != 0;
+    const bool want = oracle_.contains(k);
     const gomap::Stats s0 = map_->stats();
     const bool got = map_->erase(k);
     check_evacuation_progress(s0, map_->stats());
-    GOMAP_EXPECT(got == want, "erase reports whether the key was there", want ? "true" : "false", got ? "true" : "false");
+    GOMAP_EXPECT(got == want, Rule::Erase, "erase reports whether the key was there", want ? "true" : "false", got ? "true" : "false");
     if (want) oracle_erase(T::oracle_key(k));
     return got ? "erased" : "absent";
   }
@@ -371,19 +292,14 @@ class Executor {
     const gomap::Stats s0 = map_->stats();
     map_->clear();
     const gomap::Stats s1 = map_->stats();
-    oracle_clear();
-    for (auto& s : iters_) {
-      if (!s.live()) continue;
-      s.model.required.clear();
-      s.model.yielded.clear();
-      s.model.nan_required = 0;
-      s.model.nan_budget = 0;
-    }
+    oracle_.clear();
+    for (auto& s : iters_)
+      if (s.live()) s.model.on_clear();
     if (s0.count != 0) {
-      GOMAP_EXPECT(s1.B == s0.B, "clear keeps B", "B=" + std::to_string(s0.B), "B=" + std::to_string(s1.B));
-      GOMAP_EXPECT(s1.overflow_buckets == 0, "clear frees overflow buckets", "0", std::to_string(s1.overflow_buckets));
-      GOMAP_EXPECT(!s1.growing, "clear drops the old buckets", "not growing", "growing");
-      GOMAP_EXPECT(s1.clear_seq == s0.clear_seq + 1, "clear bumps the clear sequence", std::to_string(s0.clear_seq + 1),
+      GOMAP_EXPECT(s1.B == s0.B, Rule::Clear, "clear keeps B", "B=" + std::to_string(s0.B), "B=" + std::to_string(s1.B));
+      GOMAP_EXPECT(s1.overflow_buckets == 0, Rule::Clear, "clear frees overflow buckets", "0", std::to_string(s1.overflow_buckets));
+      GOMAP_EXPECT(!s1.growing, Rule::Clear, "clear drops the old buckets", "not growing", "growing");
+      GOMAP_EXPECT(s1.clear_seq == s0.clear_seq + 1, Rule::Clear, "clear bumps the clear sequence", std::to_string(s0.clear_seq + 1),
              std::to_string(s1.clear_seq));
     }
     return tracing_ ? std::string("cleared (B=" + std::to_string(s1.B) + ")") : std::string();
@@ -394,15 +310,15 @@ class Executor {
     map_->compact();
     const gomap::Stats s1 = map_->stats();
     if (s0.live_iterators == 0) {
-      const unsigned want_b = go_b_for_hint(s0.count);
-      GOMAP_EXPECT(s1.B == want_b, "compact rebuilds to the smallest B that fits", "B=" + std::to_string(want_b),
+      const unsigned want_b = go_b_for_count(s0.count);
+      GOMAP_EXPECT(s1.B == want_b, Rule::Compact, "compact rebuilds to the smallest B that fits", "B=" + std::to_string(want_b),
              "B=" + std::to_string(s1.B));
-      GOMAP_EXPECT(!s1.growing, "compact finishes growth", "not growing", "growing");
+      GOMAP_EXPECT(!s1.growing, Rule::Compact, "compact finishes growth", "not growing", "growing");
     } else {
-      GOMAP_EXPECT(s1.B == s0.B && s1.growing == s0.growing, "compact is a no-op while iterators are live",
+      GOMAP_EXPECT(s1.B == s0.B && s1.growing == s0.growing, Rule::Compact, "compact is a no-op while iterators are live",
              "unchanged", "B=" + std::to_string(s1.B));
     }
-    check_contents("contents after compact");
+    check_contents(Rule::Compact, "contents after compact");
     return tracing_ ? std::string("compacted to B=" + std::to_string(s1.B)) : std::string();
   }
 
@@ -418,14 +334,14 @@ class Executor {
       *copy = *map_;
     }
     copy->check_invariants();
-    compare_map_with_oracle(*copy, "copy of the map", true);
+    oracle_.compare(*copy, Rule::Copy, "copy of the map", true);
     // A deep copy: writes to the copy never show in the original.
     copy->insert_or_assign(T::key(0, domain_), T::value(255));
     copy->clear();
     MapT moved(std::move(*copy));
-    GOMAP_EXPECT(moved.empty(), "a moved-to map holds what was moved", "empty", std::to_string(moved.size()));
+    GOMAP_EXPECT(moved.empty(), Rule::Copy, "a moved-to map holds what was moved", "empty", std::to_string(moved.size()));
     const gomap::Stats s1 = map_->stats();
-    GOMAP_EXPECT(s1.count == s0.count && s1.B == s0.B, "copying does not change the original",
+    GOMAP_EXPECT(s1.count == s0.count && s1.B == s0.B, Rule::Copy, "copying does not change the original",
            "count=" + std::to_string(s0.count), "count=" + std::to_string(s1.count));
     return tracing_ ? std::string("copy matches (" + std::to_string(s0.count) + " entries)") : std::string();
   }
@@ -434,13 +350,7 @@ class Executor {
   std::string do_iter_start(std::uint8_t i) {
     IterSlot& s = iters_[i];
     s.stop();
-    s.model.required.clear();
-    s.model.yielded.clear();
-    s.model.seen.clear();
-    s.model.nan_required = s.model.nan_yielded = 0;
-    for (const auto& [ok, e] : entries_) s.model.required.insert(ok);
-    s.model.nan_required = nans_.count;
-    s.model.nan_budget = nans_.count;
+    s.model.start(oracle_);
     const gomap::Stats st = map_->stats();
     s.growths_at_start = st.growths;
     s.growing_at_start = st.growing;
@@ -460,49 +370,21 @@ class Executor {
     if (s.map_replaced) {
       // The map object it follows had its contents replaced (move_map):
       // the iterator ends, whatever it had left.
-      GOMAP_EXPECT(s.it->done(), "an iterator ends once its map is moved from or assigned to", "done",
+      GOMAP_EXPECT(s.it->done(), Rule::Iteration, "an iterator ends once its map is moved from or assigned to", "done",
                    "yielded " + T::show_key(s.it->key()));
       s.stop();
       return tracing_ ? "iterator " + std::to_string(i) + " done (its map was replaced)" : std::string();
     }
     if (s.it->done()) {
-      for (const OKey& k : s.model.required) {
-        if (!s.model.seen.count(k)) {
-          fail("a finished iteration yielded every key present throughout", "yielded " + describe(k),
-               "iterator " + std::to_string(i) + " never yielded it");
-        }
-      }
-      GOMAP_EXPECT(s.model.nan_yielded >= s.model.nan_required, "a finished iteration yielded every NaN entry",
-             std::to_string(s.model.nan_required) + " NaN entries", std::to_string(s.model.nan_yielded));
+      s.model.on_done(oracle_, i);
       s.stop();
       return tracing_ ? "iterator " + std::to_string(i) + " done" : std::string();
     }
     const Key k = s.it->key();
     const std::uint64_t v = T::value_code(s.it->value());
     s.last_key = k;
-    if (T::is_nan(k)) {
-      GOMAP_EXPECT(s.model.nan_budget > 0, "iteration yields each NaN entry at most once, and only live ones",
-             "at most " + std::to_string(s.model.nan_yielded) + " NaN yields", "another NaN");
-      GOMAP_EXPECT(nans_.by_repr.count(T::oracle_key(k)) != 0, "iteration yields a NaN key as it was written (payload)",
-                   "one of the NaN keys in the map", "a NaN key never written: " + T::show_key(k));
-      --s.model.nan_budget;
-      ++s.model.nan_yielded;
-      return "yield NaN";
-    }
-    const OKey ok = T::oracle_key(k);
-    const auto it = entries_.find(ok);
-    if (it == entries_.end()) {
-      fail("iteration yields only keys in the map (never one erased before it was reached)",
-           T::show_key(k) + " absent", "yielded " + T::show_key(k));
-    }
-    GOMAP_EXPECT(!s.model.yielded.count(ok), "iteration never yields a key twice", "yielded once",
-           T::show_key(k) + " yielded again");
-    GOMAP_EXPECT(v == it->second.value, "iteration yields the current value",
-           T::show_key(k) + " = " + std::to_string(it->second.value), std::to_string(v));
-    GOMAP_EXPECT(T::same_representation(k, it->second.stored), "iteration yields the key as last written",
-           T::show_key(it->second.stored), T::show_key(k));
-    s.model.yielded.insert(ok);
-    s.model.seen.insert(ok);
+    s.model.on_yield(oracle_, k, v);
+    if (T::is_nan(k)) return "yield NaN";
     return tracing_ ? std::string("yield " + T::show_key(k) + " = " + std::to_string(v)) : std::string();
   }
 
@@ -546,14 +428,14 @@ class Executor {
     }
     copy_model(from, to);
     if (move) {
-      GOMAP_EXPECT(from.it->done(), "a moved-from iterator is finished", "done", "still yields");
+      GOMAP_EXPECT(from.it->done(), Rule::Iteration, "a moved-from iterator is finished", "done", "still yields");
       from.stop();
     } else {
-      GOMAP_EXPECT(&to.it->key() == &from.it->key(), "a copied iterator stands where the original does", "same entry",
+      GOMAP_EXPECT(&to.it->key() == &from.it->key(), Rule::Iteration, "a copied iterator stands where the original does", "same entry",
                    "another entry");
     }
     const std::size_t live_after = map_->stats().live_iterators;
-    GOMAP_EXPECT(live_after == want_after, "copying or moving an iterator keeps the map's live-iterator count",
+    GOMAP_EXPECT(live_after == want_after, Rule::Iteration, "copying or moving an iterator keeps the map's live-iterator count",
                  std::to_string(want_after) + " live iterators", std::to_string(live_after));
     return tracing_ ? "iterator " + std::to_string(j) + " = " + verb + " iterator " + std::to_string(i) : std::string();
   }
@@ -576,101 +458,41 @@ class Executor {
     MapT other(0, gomap::Seed{2}, T::make_hash(domain_));
     for (std::uint16_t c = 0; c < 3; ++c) other.insert_or_assign(T::key(c, domain_), T::value(100 + c));
     other = std::move(*map_);
-    GOMAP_EXPECT(map_->empty() && map_->stats().B == 0 && !map_->stats().growing, "a moved-from map is empty",
+    GOMAP_EXPECT(map_->empty() && map_->stats().B == 0 && !map_->stats().growing, Rule::Move, "a moved-from map is empty",
                  "empty, B=0", std::to_string(map_->size()) + " entries");
     map_->check_invariants();
     const gomap::Stats s1 = other.stats();
     GOMAP_EXPECT(s1.count == s0.count && s1.B == s0.B && s1.growing == s0.growing && s1.nevacuate == s0.nevacuate,
-                 "a move keeps the map's state", "count=" + std::to_string(s0.count) + " B=" + std::to_string(s0.B),
+                 Rule::Move, "a move keeps the map's state", "count=" + std::to_string(s0.count) + " B=" + std::to_string(s0.B),
                  "count=" + std::to_string(s1.count) + " B=" + std::to_string(s1.B));
     MapT middle(std::move(other));
-    GOMAP_EXPECT(other.empty(), "a moved-from map is empty", "empty", std::to_string(other.size()) + " entries");
+    GOMAP_EXPECT(other.empty(), Rule::Move, "a moved-from map is empty", "empty", std::to_string(other.size()) + " entries");
     *map_ = std::move(middle);
     for (auto& slot : iters_)
       if (slot.live()) slot.map_replaced = true;
-    compare_map_with_oracle(*map_, "contents after moving the map", true);
+    oracle_.compare(*map_, Rule::Move, "contents after moving the map", true);
     return tracing_ ? std::string("moved out and back (" + std::to_string(s0.count) + " entries)") : std::string();
   }
 
-  // ------------------------------------------------------------ the oracle
-  std::size_t oracle_size() const { return entries_.size() + nans_.count; }
-
-  void oracle_clear() {
-    entries_.clear();
-    nans_.clear();
-  }
-
+  // ------------------------------------------------- the oracle and models
+  // The oracle, and the models of the live iterators, follow each write.
   void oracle_insert(const Key& k, std::uint64_t v) {
-    if (T::is_nan(k)) {
-      nans_.add(T::oracle_key(k));
+    oracle_.insert(k, v);
+    if (T::is_nan(k))
       for (auto& s : iters_)
-        if (s.live()) ++s.model.nan_budget;
-      return;
-    }
-    const OKey ok = T::oracle_key(k);
-    auto it = entries_.find(ok);
-    if (it == entries_.end()) {
-      entries_.emplace(ok, Entry{k, v});
-    } else {
-      it->second.stored = k;
-      it->second.value = v;
-    }
+        if (s.live()) s.model.on_insert_nan();
   }
 
   void oracle_erase(const OKey& ok) {
-    entries_.erase(ok);
-    for (auto& s : iters_) {
-      if (!s.live()) continue;
-      s.model.required.erase(ok);
-      s.model.yielded.erase(ok);
-    }
+    oracle_.erase(ok);
+    for (auto& s : iters_)
+      if (s.live()) s.model.on_erase(ok);
   }
 
   // Lookups of every oracle key, and one full iteration of the map.
-  void check_contents(const char* what) { compare_map_with_oracle(*map_, what, true); }
-
-  // One full iteration (each key once, current values, every entry: together
-  // a bijection with the oracle) and, with `lookups`, a find() of every key.
-  void compare_map_with_oracle(const MapT& m, const char* what, bool lookups) {
-    GOMAP_EXPECT(m.size() == oracle_size(), std::string(what) + ": size", std::to_string(oracle_size()),
-           std::to_string(m.size()));
-    if (lookups) for (const auto& [ok, e] : entries_) {
-      const Value* v = m.find(e.stored);
-      if (!v) fail(std::string(what) + ": every oracle key is found", T::show_key(e.stored) + " present", "absent");
-      GOMAP_EXPECT(T::value_code(*v) == e.value, std::string(what) + ": every value matches",
-             T::show_key(e.stored) + " = " + std::to_string(e.value), std::to_string(T::value_code(*v)));
-    }
-    std::size_t total = 0;
-    KeySet seen(&pool_);
-    NanEntries nans(&pool_);
-    for (auto&& [k, v] : m) {
-      ++total;
-      if (T::is_nan(k)) {
-        nans.add(T::oracle_key(k));
-        continue;
-      }
-      const OKey ok = T::oracle_key(k);
-      if (!entries_.count(ok)) fail(std::string(what) + ": iteration yields only oracle keys", "absent", T::show_key(k));
-      if (!seen.insert(ok).second) fail(std::string(what) + ": iteration yields each key once", "once", T::show_key(k) + " twice");
-      const Entry& e = entries_.at(ok);
-      GOMAP_EXPECT(T::same_representation(k, e.stored), std::string(what) + ": stored key is the last written",
-             T::show_key(e.stored), T::show_key(k));
-      GOMAP_EXPECT(T::value_code(v) == e.value, std::string(what) + ": iteration yields current values",
-             std::to_string(e.value), std::to_string(T::value_code(v)));
-    }
-    GOMAP_EXPECT(nans.count == nans_.count, std::string(what) + ": NaN entries", std::to_string(nans_.count),
-                 std::to_string(nans.count));
-    GOMAP_EXPECT(nans.by_repr == nans_.by_repr, std::string(what) + ": NaN keys keep their payloads",
-                 "the NaN keys as written", "NaN keys with other payloads");
-    GOMAP_EXPECT(total == oracle_size(), std::string(what) + ": iteration yields every entry", std::to_string(oracle_size()),
-           std::to_string(total));
-  }
+  void check_contents(Rule rule, const char* what) { oracle_.compare(*map_, rule, what, true); }
 
   // ---------------------------------------------------------------- checks
-  std::string describe(const OKey& ok) const {
-    auto it = entries_.find(ok);
-    return it != entries_.end() ? T::show_key(it->second.stored) : std::string("(an erased key)");
-  }
   std::string op_text() const {
     if (!started_) return "(creating the initial map)";
     if (index_ >= program_.ops.size()) return "(end of program)";
@@ -679,10 +501,6 @@ class Executor {
     if (op_has_key(op.kind)) s += "  [key " + T::show_key(T::key(op.key, domain_)) + "]";
     return s;
   }
-  [[noreturn]] void fail(std::string what, std::string expected, std::string actual) {
-    throw detail::CheckFailed{std::move(what), std::move(expected), std::move(actual)};
-  }
-
   // The oracle's containers allocate from a per-run pool: under ASan a
   // malloc per oracle op would cost more than the engine op it checks.
   static std::pmr::memory_resource* pool_upstream() {
@@ -698,8 +516,7 @@ class Executor {
   bool started_ = false;  // past the initial map
   std::size_t index_ = 0;
   std::optional<MapT> map_;
-  std::pmr::unordered_map<OKey, Entry> entries_{&pool_};
-  NanEntries nans_{&pool_};
+  Oracle<T> oracle_{&pool_};
   std::array<IterSlot, kMaxIterators> iters_{IterSlot(&pool_), IterSlot(&pool_), IterSlot(&pool_), IterSlot(&pool_)};
 };
 
@@ -723,45 +540,9 @@ inline RunResult run_text_program(std::string_view text, ExecOptions opts = {}) 
   if (auto r = execute_named(p, std::move(opts))) return *r;
   RunResult r;
   r.ok = false;
-  r.failure = Failure{0, "(program)", "the program names a known target", "target map_u64|map_string|...",
+  r.failure = Failure{0, "(program)", Rule::Program, "the program names a known target", "one of: " + target_list(),
                       "target '" + p.target + "'"};
   return r;
-}
-
-// The family of rules a failure broke: one engine bug often breaks several
-// checks of one family (an off-by-one load factor breaks hint sizing and the
-// growth trigger alike), and crash triage groups findings by family.
-inline std::string rule_family(const Failure& f) {
-  const std::string& w = f.what;
-  auto has = [&](const char* s) { return w.find(s) != std::string::npos; };
-  if (w == "check_invariants()") {
-    const auto a = f.actual.find("invariant '");
-    const auto b = a == std::string::npos ? a : f.actual.find('\'', a + 11);
-    return b == std::string::npos ? "invariants" : "invariants: " + f.actual.substr(a + 11, b - a - 11);
-  }
-  if (has("growth") && has("evacuation")) return "evacuation";
-  if (has("growth") || has("make(map, hint)") || has("doubling")) return "load-factor";
-  if (has("iteration") || has("iterator")) return "iteration";
-  if (has("clear")) return "clear";
-  if (has("compact")) return "compact";
-  if (has("cop") || has("moved-to")) return "copy";
-  if (has("lookup") || has("contains")) return "lookup";
-  if (has("erase")) return "erase";
-  if (has("destroyed")) return "value-lifetime";
-  if (has("len(m)")) return "size";
-  if (has(": ")) return "contents";
-  if (has("threw")) return "exception";
-  return "other";
-}
-
-// A one-paragraph description of a failure, for people.
-inline std::string describe_failure(const Failure& f) {
-  std::ostringstream o;
-  o << "FAILED at " << f.op_text << "\n"
-    << "  rule:     [" << rule_family(f) << "] " << f.what << "\n"
-    << "  expected: " << f.expected << "\n"
-    << "  actual:   " << f.actual << "\n";
-  return o.str();
 }
 
 }  // namespace gomap_harness

@@ -4,7 +4,7 @@
 // decode the bytes (every byte string is a program), run it through the one
 // executor, and on a failure print the decoded failure and abort, so that
 // libFuzzer saves the input as a crash. The same file links either with
-// libFuzzer (the fuzz preset) or with replay_main.cpp (any compiler), which
+// libFuzzer (the fuzz preset) or with standalone_main.cpp (any compiler), which
 // feeds files and directories to the same function.
 //
 // Extra coverage: libFuzzer also treats the bytes of the
@@ -26,13 +26,28 @@
 
 namespace gomap_harness {
 
-// Counter layout: 0..74 the engine-state features below, 80..(80+kOpKinds)
-// ops run during a growth with live iterators, 100.. one per state of
-// state_space.hpp.
-inline constexpr std::size_t kKindUnderGrowthCounters = 80;
-inline constexpr std::size_t kStateCounters = 100;
-inline constexpr std::size_t kExtraCounters = kStateCounters + states::kStates;
-static_assert(kKindUnderGrowthCounters + kOpKinds <= kStateCounters);
+// Counter layout: each feature family has a named base and size, the next
+// base follows the last, and the total is the extra-counter array's size.
+namespace counters {
+inline constexpr std::size_t kGrowth = 0, kGrowthN = 4;                    // growing x same-size
+inline constexpr std::size_t kLoadBand = kGrowth + kGrowthN, kLoadBandN = 8;  // entries per bucket 0..7+
+inline constexpr std::size_t kOverflowDepth = kLoadBand + kLoadBandN, kOverflowDepthN = 4;
+inline constexpr std::size_t kLiveIters = kOverflowDepth + kOverflowDepthN,
+                             kLiveItersN = 2 * (kMaxIterators + 1);          // live iterators x growing
+inline constexpr std::size_t kLogBuckets = kLiveIters + kLiveItersN, kLogBucketsN = 16;  // B, 15+ as one
+inline constexpr std::size_t kClearWithIters = kLogBuckets + kLogBucketsN, kClearWithItersN = 2;  // x growing
+inline constexpr std::size_t kGrowthStarts = kClearWithIters + kClearWithItersN,
+                             kGrowthStartsN = 4;                              // same-size x live iterators
+inline constexpr std::size_t kGrowthEnds = kGrowthStarts + kGrowthStartsN, kGrowthEndsN = 2;  // x live iterators
+inline constexpr std::size_t kCompacts = kGrowthEnds + kGrowthEndsN, kCompactsN = 2;          // x live iterators
+inline constexpr std::size_t kNoverflow = kCompacts + kCompactsN, kNoverflowN = 8;            // noverflow 0..7+
+// One per op kind run during a growth with live iterators.
+inline constexpr std::size_t kKindUnderGrowth = kNoverflow + kNoverflowN, kKindUnderGrowthN = kOpKinds;
+// One per state of state_space.hpp.
+inline constexpr std::size_t kStates = kKindUnderGrowth + kKindUnderGrowthN, kStatesN = states::kStates;
+inline constexpr std::size_t kTotal = kStates + kStatesN;
+}  // namespace counters
+inline constexpr std::size_t kExtraCounters = counters::kTotal;
 
 // The states of state_space.hpp that `o` is in, as indices; calls f(index).
 template <class F>
@@ -64,32 +79,36 @@ inline void report_first_reach(std::size_t state) {
 }
 
 inline void record_features(std::uint8_t* counters, const OpObservation& o) {
+  namespace c = counters;
   auto bump = [&](std::size_t i) {
     if (counters[i] != 0xff) ++counters[i];
   };
+  auto band = [](std::size_t v, std::size_t n) { return v < n ? v : n - 1; };
   const gomap::Stats& s = o.after;
   const bool growing = s.growing;
-  bump(0 + (growing ? 2 : 0) + (s.same_size_grow ? 1 : 0));
-  const std::size_t load = s.buckets ? (s.count * 8) / (s.buckets * 8 + 1) : 0;  // entries per bucket, 0..7+
-  bump(4 + (load > 7 ? 7 : load));
+  bump(c::kGrowth + (growing ? 2 : 0) + (s.same_size_grow ? 1 : 0));
+  const std::size_t load = s.buckets ? (s.count * 8) / (s.buckets * 8 + 1) : 0;  // entries per bucket
+  bump(c::kLoadBand + band(load, c::kLoadBandN));
   const std::size_t ovf = s.overflow_buckets == 0 ? 0 : s.overflow_buckets * 4 <= s.buckets ? 1 : s.overflow_buckets <= s.buckets ? 2 : 3;
-  bump(12 + ovf);
-  bump(16 + o.live_iterators * 2 + (growing ? 1 : 0));  // 16..25
-  if (o.live_iterators > 0 && growing) bump(kKindUnderGrowthCounters + static_cast<std::size_t>(o.kind));
-  bump(41 + (s.B > 15 ? 15 : s.B));  // 41..56
-  if (o.kind == OpKind::Clear && o.live_iterators > 0 && o.before.count > 0) bump(57 + (o.before.growing ? 1 : 0));
-  if (!o.before.growing && growing) bump(59 + (s.same_size_grow ? 1 : 0) + (o.live_iterators > 0 ? 2 : 0));  // growth starts
-  if (o.before.growing && !growing && o.kind != OpKind::Clear) bump(63 + (o.live_iterators > 0 ? 1 : 0));  // growth ends
-  if (o.kind == OpKind::Compact) bump(65 + (o.live_iterators > 0 ? 1 : 0));
-  bump(67 + (s.noverflow > 7 ? 7 : s.noverflow));  // 67..74
+  bump(c::kOverflowDepth + ovf);
+  bump(c::kLiveIters + o.live_iterators * 2 + (growing ? 1 : 0));
+  if (o.live_iterators > 0 && growing) bump(c::kKindUnderGrowth + static_cast<std::size_t>(o.kind));
+  bump(c::kLogBuckets + band(s.B, c::kLogBucketsN));
+  if (o.kind == OpKind::Clear && o.live_iterators > 0 && o.before.count > 0) bump(c::kClearWithIters + (o.before.growing ? 1 : 0));
+  if (!o.before.growing && growing) bump(c::kGrowthStarts + (s.same_size_grow ? 1 : 0) + (o.live_iterators > 0 ? 2 : 0));
+  if (o.before.growing && !growing && o.kind != OpKind::Clear) bump(c::kGrowthEnds + (o.live_iterators > 0 ? 1 : 0));
+  if (o.kind == OpKind::Compact) bump(c::kCompacts + (o.live_iterators > 0 ? 1 : 0));
+  bump(c::kNoverflow + band(s.noverflow, c::kNoverflowN));
   for_each_state(o, [&](std::size_t state) {
-    bump(kStateCounters + state);
+    bump(c::kStates + state);
     report_first_reach(state);
   });
 }
 
 template <class T>
 int fuzz_one(const std::uint8_t* data, std::size_t size, std::uint8_t* counters) {
+  static_assert(T::max_len <= kMaxFuzzInputBytes, "a target's max_len must fit the input cap");
+  if (size > kMaxFuzzInputBytes) return -1;  // too long to run in time; -1 keeps it out of the corpus
   if (counters) first_input_time();
   Program p = decode(data, size);
   p.target = std::string(T::name);
@@ -115,7 +134,17 @@ int fuzz_one(const std::uint8_t* data, std::size_t size, std::uint8_t* counters)
 #define GOMAP_EXTRA_COUNTERS_PTR nullptr
 #endif
 
+// The build names each target after its file (fuzz/targets/<name>.cpp), so a
+// file that runs another target than its name says fails to compile.
+#if defined(GOMAP_TARGET_FILE_NAME)
+#define GOMAP_CHECK_TARGET_FILE_NAME(TargetType) \
+  static_assert(TargetType::name == GOMAP_TARGET_FILE_NAME, "fuzz/targets/<name>.cpp must run the target <name>");
+#else
+#define GOMAP_CHECK_TARGET_FILE_NAME(TargetType)
+#endif
+
 #define GOMAP_FUZZ_TARGET(TargetType)                                                              \
+  GOMAP_CHECK_TARGET_FILE_NAME(TargetType)                                                         \
   GOMAP_EXTRA_COUNTERS_ATTR std::uint8_t gomap_extra_counters[::gomap_harness::kExtraCounters];  \
   extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {             \
     return ::gomap_harness::fuzz_one<TargetType>(data, size, GOMAP_EXTRA_COUNTERS_PTR);            \

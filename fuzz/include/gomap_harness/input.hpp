@@ -1,42 +1,5 @@
-// gomap_harness/input.hpp — reading program files for replay, safely.
-//
-// Any file a user points a tool at — a libFuzzer crash, a corpus entry, a text
-// regression — goes through load_program_file(), which either returns a
-// program with its target or throws InputError with a one-line reason (empty,
-// too large, not a regular file, truncated or corrupt header, bad text line,
-// unknown or undetectable target). Tools print that line and exit non-zero.
+// gomap_harness/input.hpp — the old name of program_file.hpp, kept so that
+// code including it still builds; include program_file.hpp instead.
 #pragma once
 
-#include <cstddef>
-#include <optional>
-#include <stdexcept>
-#include <string>
-#include <vector>
-
-#include "gomap_harness/program.hpp"
-
-namespace gomap_harness {
-
-class InputError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-inline constexpr std::size_t kMaxInputBytes = 1 << 20;  // libFuzzer inputs here are <= 4 KiB
-
-struct LoadedProgram {
-  Program program;
-  std::string path;
-  std::string form;          // "text" or "binary"
-  std::string target_from;   // how the target was found: "--target", "header", "text", "path"
-};
-
-// `forced_target`: from --target; must be a known target.
-LoadedProgram load_program_file(const std::string& path, const std::optional<std::string>& forced_target);
-
-// Expands files and directories (recursively, sorted, skipping hidden files)
-// into the list of files to replay. Throws InputError for a missing path or a
-// directory without files.
-std::vector<std::string> expand_inputs(const std::vector<std::string>& paths);
-
-}  // namespace gomap_harness
+#include "gomap_harness/program_file.hpp"

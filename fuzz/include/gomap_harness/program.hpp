@@ -15,33 +15,35 @@
 // rejected and a truncated last op is dropped:
 //   [optional header "GMAP" <target id>]   written by the encoder, used by replay
 //   config   <domain | 0xc0 if deep> <seed> <hint code>
-//   ops      <op byte> <operands...>       low 6 bits: kind (program.cpp's
-//                                          table), top 2: iterator slot;
-//                                          operands: key u16 LE, value u8,
-//                                          new_map: hint code, seed;
-//                                          iter_copy/iter_move: dest slot
+//   ops      <op byte> <operands...>       low 6 bits: kind (kKindTable, built
+//                                          from kOps), top 2: iterator slot;
+//                                          operands as kOps says (Operand)
 // Text form: one directive or op per line, '#' starts a comment:
 //   target map_u64 / domain 1 / seed 7 / hint 0 / deep 1
-//   set <key> <value>, get <key>, erase <key>, incr <key>, clear, len, compact,
-//   copy_compare, iter_start <i>, iter_next <i>, iter_erase_yielded <i>,
-//   iter_set_yielded <i> <value>, iter_stop <i>, new_map <hint> <seed>, check,
-//   iter_copy <i> <j>, iter_move <i> <j>, move_map
+//   <op name> <operands...>                kOps's names, operands in Operand order
 #pragma once
 
 #include <array>
+#include <iterator>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace gomap_harness {
 
+// The ops, in the order of their rows in kOps below (which is also the order
+// in which they fill the byte table). New ops go at the end.
 enum class OpKind : std::uint8_t {
   Set,               // m[k] = v
+  MoveMap,           // move the map into a non-empty map and back: its live iterators end
+  IterCopy,          // iterator j = a copy of iterator i (same position, independent from then on)
   Get,               // v, ok := m[k]
+  IterMove,          // iterator j = std::move(iterator i); i is left finished
   Erase,             // delete(m, k)
   Incr,              // m[k] += 1 (operator[])
   Clear,             // clear(m)
@@ -55,12 +57,103 @@ enum class OpKind : std::uint8_t {
   IterStop,          // drop iterator i
   NewMap,            // m = make(map, hint) with a new seed
   Check,             // deep invariant check and full content comparison
-  IterCopy,          // iterator j = a copy of iterator i (same position, independent from then on)
-  IterMove,          // iterator j = std::move(iterator i); i is left finished
-  MoveMap,           // move the map into a non-empty map and back: its live iterators end
 };
-inline constexpr std::size_t kOpKinds = 18;
 inline constexpr unsigned kMaxIterators = 4;
+
+// An op's operands, in the order both forms write them: the iterator slot
+// (in the op byte's top 2 bits in the binary form), key code (u16 LE),
+// value code (u8), destination iterator slot (u8), hint code and seed (u8 each).
+enum Operand : std::uint8_t { kIter = 1, kKey = 2, kValue = 4, kDest = 8, kHintSeed = 16 };
+
+// One row per op: everything else about an op derives from it — the byte
+// table (kKindTable), the text names, the operand checks of both forms, the
+// RapidCheck weights (rcgen::OpMix), the per-op coverage counters
+// (fuzz_target.hpp) and the fuzzing dictionaries (`gomap-replay --dict`).
+struct OpInfo {
+  OpKind kind;
+  std::string_view name;    // the text form's name
+  std::uint8_t operands;    // Operand bits
+  std::uint8_t share_any;   // slots of the byte table's first half (32 slots)
+  std::uint8_t share_cheap; // slots of its second half (32 slots, no whole-map op)
+  std::uint8_t rc_weight;   // default weight in RapidCheck's programs (rcgen::OpMix)
+  bool whole_map;           // acts on or walks every entry: dear, so kept out of the second half
+};
+
+// Shares: the cheap, state-changing ops get most of the byte space; the
+// whole-map ops (which would otherwise dominate the fuzzer's time) only a
+// slot each of the first half.
+inline constexpr OpInfo kOps[] = {
+    // kind                      name                  operands         any cheap rc  whole_map
+    {OpKind::Set,              "set",                kKey | kValue,     5,  7,   6, false},
+    {OpKind::MoveMap,          "move_map",           0,                 1,  0,   1, true},
+    {OpKind::IterCopy,         "iter_copy",          kIter | kDest,     0,  1,   1, false},
+    {OpKind::Get,              "get",                kKey,              3,  3,   3, false},
+    {OpKind::IterMove,         "iter_move",          kIter | kDest,     0,  1,   1, false},
+    {OpKind::Erase,            "erase",              kKey,              4,  6,   4, false},
+    {OpKind::Incr,             "incr",               kKey,              2,  2,   2, false},
+    {OpKind::Clear,            "clear",              0,                 1,  0,   1, true},
+    {OpKind::Len,              "len",                0,                 1,  0,   1, false},
+    {OpKind::Compact,          "compact",            0,                 1,  0,   1, true},
+    {OpKind::CopyCompare,      "copy_compare",       0,                 1,  0,   1, true},
+    {OpKind::IterStart,        "iter_start",         kIter,             2,  2,   2, false},
+    {OpKind::IterNext,         "iter_next",          kIter,             5,  7,   5, false},
+    {OpKind::IterEraseYielded, "iter_erase_yielded", kIter,             2,  2,   2, false},
+    {OpKind::IterSetYielded,   "iter_set_yielded",   kIter | kValue,    1,  1,   1, false},
+    {OpKind::IterStop,         "iter_stop",          kIter,             1,  0,   1, false},
+    {OpKind::NewMap,           "new_map",            kHintSeed,         1,  0,   1, false},
+    {OpKind::Check,            "check",              0,                 1,  0,   1, true},
+};
+inline constexpr std::size_t kOpKinds = std::size(kOps);
+
+// The byte table: the low 6 bits of an op byte index it. Its first half
+// holds each op's share_any slots and its second half each op's share_cheap
+// slots, both in row order; the first slot of a kind is what the encoder writes.
+inline constexpr std::size_t kKindTableSize = 64;
+inline constexpr std::size_t kKindTableHalf = kKindTableSize / 2;
+inline constexpr std::array<OpKind, kKindTableSize> kKindTable = [] {
+  std::array<OpKind, kKindTableSize> t{};
+  std::size_t any = 0, cheap = kKindTableHalf;
+  for (const OpInfo& op : kOps) {
+    for (unsigned i = 0; i < op.share_any; ++i) t[any++] = op.kind;
+    for (unsigned i = 0; i < op.share_cheap; ++i) t[cheap++] = op.kind;
+  }
+  return t;
+}();
+
+constexpr const OpInfo& op_info(OpKind kind) { return kOps[static_cast<std::size_t>(kind)]; }
+constexpr const char* op_name(OpKind kind) { return op_info(kind).name.data(); }
+constexpr bool op_has_iter(OpKind kind) { return op_info(kind).operands & kIter; }
+constexpr bool op_has_key(OpKind kind) { return op_info(kind).operands & kKey; }
+constexpr bool op_has_value(OpKind kind) { return op_info(kind).operands & kValue; }
+constexpr bool op_has_dest(OpKind kind) { return op_info(kind).operands & kDest; }  // a second iterator slot
+constexpr bool op_has_hint_seed(OpKind kind) { return op_info(kind).operands & kHintSeed; }
+// The op byte the encoder writes for `kind` (iterator slot 0).
+constexpr std::uint8_t first_op_byte(OpKind kind) {
+  for (std::size_t b = 0; b < kKindTableSize; ++b)
+    if (kKindTable[b] == kind) return static_cast<std::uint8_t>(b);
+  return 0xff;
+}
+
+namespace detail {
+constexpr bool op_table_is_consistent() {
+  std::size_t any = 0, cheap = 0;
+  for (std::size_t i = 0; i < kOpKinds; ++i) {
+    const OpInfo& op = kOps[i];
+    if (static_cast<std::size_t>(op.kind) != i) return false;             // rows in OpKind order
+    if (op.share_any + op.share_cheap == 0) return false;                 // every op has a byte
+    if (op.whole_map && op.share_cheap != 0) return false;                // the second half stays cheap
+    if ((op.operands & kDest) && !(op.operands & kIter)) return false;   // a destination needs a source
+    if (op.name.empty() || op.name.data()[op.name.size()] != '\0') return false;  // op_name() returns a C string
+    any += op.share_any;
+    cheap += op.share_cheap;
+  }
+  return any == kKindTableHalf && cheap == kKindTableHalf;
+}
+}  // namespace detail
+static_assert(detail::op_table_is_consistent(),
+              "kOps: rows in OpKind order, each op with a byte, no whole-map op in the second half, "
+              "and the shares of each half summing to 32");
+static_assert(kMaxIterators == 4, "the op byte's top 2 bits hold the iterator slot");
 
 struct Op {
   OpKind kind = OpKind::Len;
@@ -88,13 +181,12 @@ struct Program {
   friend bool operator==(const Program&, const Program&) = default;
 };
 
-// The fuzz targets, by id (the binary header stores the id).
-// Append only: the index is the id in binary headers of saved crash files.
-inline constexpr std::array<std::string_view, 6> kTargetNames = {"map_u64",    "map_string",  "map_double",
-                                                                 "map_bigkey", "map_collide", "map_struct"};
+// The fuzz targets' names and binary ids come from the registry in
+// targets.hpp (AllTargets); these look them up.
 // "map_u64 map_string ..." for messages.
 std::string target_list();
 std::optional<std::uint8_t> target_id(std::string_view name);
+std::optional<std::string_view> target_name(std::uint8_t id);
 
 // Hints: a table, so that the binary form stays small and the absurd hints of
 // Go's TestIgnoreBogusMapHint are reachable.
@@ -102,12 +194,12 @@ inline constexpr std::size_t kHintCodes = 16;
 std::uint64_t hint_from_code(std::uint8_t code);
 std::optional<std::uint8_t> code_from_hint(std::uint64_t hint);
 
-const char* op_name(OpKind kind);
 std::optional<OpKind> op_from_name(std::string_view name);
-bool op_has_key(OpKind kind);
-bool op_has_value(OpKind kind);
-bool op_has_iter(OpKind kind);
-bool op_has_dest(OpKind kind);  // a second iterator slot (IterCopy, IterMove)
+
+// The fuzz targets ignore longer inputs (their .options ask libFuzzer for
+// at most a few hundred bytes), and the standalone replay binaries refuse
+// them: a program this long already runs for seconds.
+inline constexpr std::size_t kMaxFuzzInputBytes = 64 * 1024;
 
 // Binary form. decode() accepts every byte string. A "GMAP" header, if present
 // and naming a known target, sets Program::target and is skipped.
@@ -129,8 +221,24 @@ std::string op_to_text(const Op& op);
 // target) through run_text_program(); `name` becomes the test's name.
 std::string gtest_case(const Program& p, std::string_view name, std::string_view origin);
 
-// Heuristic used by the replay tool: text programs are printable, start with
-// a directive, an op or a comment, and name their target on a `target` line.
+// A libFuzzer dictionary (-dict=) for a target: every op byte (each
+// iterator slot for iterator ops), a few op sequences, and `key_codes`, the
+// target's key codes worth a token (name, code). `gomap-replay --dict`
+// prints it and corpus/build.sh writes corpus/<target>.dict from it.
+std::string fuzz_dictionary(std::string_view target,
+                            const std::vector<std::pair<std::string_view, std::uint16_t>>& key_codes);
+
+// The libFuzzer options file (corpus/<target>.options, read by ci/ and
+// ClusterFuzzLite) of a target whose inputs are at most `max_len` bytes.
+// `gomap-replay --options` prints it and corpus/build.sh writes it.
+inline constexpr unsigned kFuzzTimeoutSeconds = 10;
+inline constexpr unsigned kFuzzRssLimitMb = 2048;
+std::string fuzz_options(std::string_view target, std::size_t max_len);
+
+// How the replay tool tells the forms apart: a text program starts with a
+// comment, a directive or an op and names its target on a `target` line.
+// Anything else is binary; a file that looks like text but does not parse
+// (a control byte, invalid UTF-8, a bad line) is an error, never binary.
 bool looks_like_text(const std::uint8_t* data, std::size_t size);
 
 }  // namespace gomap_harness

@@ -9,10 +9,13 @@
 
 #include <rapidcheck.h>
 
+#include <array>
 #include <cstddef>
+#include <initializer_list>
 #include <ostream>
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -25,36 +28,36 @@ inline void showValue(const Program& p, std::ostream& os) { os << "\n" << to_tex
 
 namespace gomap_harness::rcgen {
 
+// Weights of the ops, indexed by OpKind; the defaults are kOps's rc_weight.
 struct OpMix {
-  std::size_t set = 6, get = 3, erase = 4, incr = 2, clear = 1, len = 1, compact = 1, copy_compare = 1;
-  std::size_t iter_start = 2, iter_next = 5, iter_erase_yielded = 2, iter_set_yielded = 1, iter_stop = 1;
-  std::size_t new_map = 1, check = 1;
-  std::size_t iter_copy = 1, iter_move = 1, move_map = 1;
+  std::array<std::size_t, kOpKinds> weight = [] {
+    std::array<std::size_t, kOpKinds> w{};
+    for (const OpInfo& op : kOps) w[static_cast<std::size_t>(op.kind)] = op.rc_weight;
+    return w;
+  }();
+  std::size_t& operator[](OpKind k) { return weight[static_cast<std::size_t>(k)]; }
+  std::size_t operator[](OpKind k) const { return weight[static_cast<std::size_t>(k)]; }
 
+  // No iterator ops (every op with an iterator operand).
   static OpMix no_iteration() {
     OpMix m;
-    m.iter_start = m.iter_next = m.iter_erase_yielded = m.iter_set_yielded = m.iter_stop = 0;
-    m.iter_copy = m.iter_move = 0;
+    for (const OpInfo& op : kOps)
+      if (op.operands & kIter) m[op.kind] = 0;
+    return m;
+  }
+  // The defaults with some weights changed.
+  static OpMix with(std::initializer_list<std::pair<OpKind, std::size_t>> changes) {
+    OpMix m;
+    for (const auto& [kind, w] : changes) m[kind] = w;
     return m;
   }
   // The delete-while-ranging idiom: writes that evacuate while iterators read.
   static OpMix erase_while_iterating() {
-    OpMix m;
-    m.get = 1;
-    m.erase = 2;
-    m.iter_start = 2;
-    m.iter_next = 10;
-    m.iter_erase_yielded = 8;
-    m.iter_set_yielded = 2;
-    return m;
+    return with({{OpKind::Get, 1}, {OpKind::Erase, 2}, {OpKind::IterStart, 2}, {OpKind::IterNext, 10},
+                 {OpKind::IterEraseYielded, 8}, {OpKind::IterSetYielded, 2}});
   }
   static OpMix iteration_heavy() {
-    OpMix m;
-    m.iter_start = 4;
-    m.iter_next = 10;
-    m.iter_erase_yielded = 4;
-    m.iter_set_yielded = 2;
-    return m;
+    return with({{OpKind::IterStart, 4}, {OpKind::IterNext, 10}, {OpKind::IterEraseYielded, 4}, {OpKind::IterSetYielded, 2}});
   }
 };
 
@@ -68,92 +71,27 @@ inline rc::Gen<std::uint16_t> key_code() {
 inline rc::Gen<std::uint8_t> value_code() { return rc::gen::inRange<std::uint8_t>(0, 255); }
 inline rc::Gen<std::uint8_t> iter_slot() { return rc::gen::inRange<std::uint8_t>(0, kMaxIterators); }
 
+// An op of `kind` with generated operands (those kOps says it takes).
 inline rc::Gen<Op> op_of(OpKind kind) {
-  switch (kind) {
-    case OpKind::Set:
-      return rc::gen::map(rc::gen::pair(key_code(), value_code()), [](const std::pair<std::uint16_t, std::uint8_t>& kv) {
-        Op o;
-        o.kind = OpKind::Set;
-        o.key = kv.first;
-        o.value = kv.second;
-        return o;
-      });
-    case OpKind::Get:
-    case OpKind::Erase:
-    case OpKind::Incr:
-      return rc::gen::map(key_code(), [kind](std::uint16_t k) {
+  const std::uint8_t has = op_info(kind).operands;
+  auto maybe = [](bool present, rc::Gen<std::uint8_t> g) { return present ? g : rc::gen::just<std::uint8_t>(0); };
+  return rc::gen::map(
+      rc::gen::tuple((has & kKey) ? key_code() : rc::gen::just<std::uint16_t>(0), maybe(has & kValue, value_code()),
+                     maybe(has & kIter, iter_slot()), maybe(has & kDest, iter_slot()),
+                     maybe(has & kHintSeed, rc::gen::inRange<std::uint8_t>(0, kHintCodes)),
+                     maybe(has & kHintSeed, rc::gen::arbitrary<std::uint8_t>())),
+      [kind](const std::tuple<std::uint16_t, std::uint8_t, std::uint8_t, std::uint8_t, std::uint8_t, std::uint8_t>& t) {
         Op o;
         o.kind = kind;
-        o.key = k;
+        std::tie(o.key, o.value, o.iter, o.dest, o.hint, o.seed) = t;
         return o;
       });
-    case OpKind::IterSetYielded:
-      return rc::gen::map(rc::gen::pair(iter_slot(), value_code()), [](const std::pair<std::uint8_t, std::uint8_t>& iv) {
-        Op o;
-        o.kind = OpKind::IterSetYielded;
-        o.iter = iv.first;
-        o.value = iv.second;
-        return o;
-      });
-    case OpKind::IterStart:
-    case OpKind::IterNext:
-    case OpKind::IterEraseYielded:
-    case OpKind::IterStop:
-      return rc::gen::map(iter_slot(), [kind](std::uint8_t i) {
-        Op o;
-        o.kind = kind;
-        o.iter = i;
-        return o;
-      });
-    case OpKind::IterCopy:
-    case OpKind::IterMove:
-      return rc::gen::map(rc::gen::pair(iter_slot(), iter_slot()), [kind](const std::pair<std::uint8_t, std::uint8_t>& ij) {
-        Op o;
-        o.kind = kind;
-        o.iter = ij.first;
-        o.dest = ij.second;
-        return o;
-      });
-    case OpKind::NewMap:
-      return rc::gen::map(rc::gen::pair(rc::gen::inRange<std::uint8_t>(0, kHintCodes), rc::gen::arbitrary<std::uint8_t>()),
-                          [](const std::pair<std::uint8_t, std::uint8_t>& hs) {
-                            Op o;
-                            o.kind = OpKind::NewMap;
-                            o.hint = hs.first;
-                            o.seed = hs.second;
-                            return o;
-                          });
-    default: {
-      Op o;
-      o.kind = kind;
-      return rc::gen::just(o);
-    }
-  }
 }
 
 inline rc::Gen<Op> op(const OpMix& m = {}) {
   std::vector<std::pair<std::size_t, rc::Gen<Op>>> choices;
-  auto add = [&](std::size_t w, OpKind k) {
-    if (w) choices.emplace_back(w, op_of(k));
-  };
-  add(m.set, OpKind::Set);
-  add(m.get, OpKind::Get);
-  add(m.erase, OpKind::Erase);
-  add(m.incr, OpKind::Incr);
-  add(m.clear, OpKind::Clear);
-  add(m.len, OpKind::Len);
-  add(m.compact, OpKind::Compact);
-  add(m.copy_compare, OpKind::CopyCompare);
-  add(m.iter_start, OpKind::IterStart);
-  add(m.iter_next, OpKind::IterNext);
-  add(m.iter_erase_yielded, OpKind::IterEraseYielded);
-  add(m.iter_set_yielded, OpKind::IterSetYielded);
-  add(m.iter_stop, OpKind::IterStop);
-  add(m.new_map, OpKind::NewMap);
-  add(m.check, OpKind::Check);
-  add(m.iter_copy, OpKind::IterCopy);
-  add(m.iter_move, OpKind::IterMove);
-  add(m.move_map, OpKind::MoveMap);
+  for (const OpInfo& info : kOps)
+    if (m[info.kind]) choices.emplace_back(m[info.kind], op_of(info.kind));
   // weightedOneOf takes an initializer_list; build the same choice by hand.
   std::size_t total = 0;
   for (const auto& c : choices) total += c.first;
@@ -172,7 +110,7 @@ inline rc::Gen<Op> op(const OpMix& m = {}) {
 // of the same iterator.
 inline rc::Gen<std::vector<Op>> step(const OpMix& m) {
   auto one = rc::gen::map(op(m), [](const Op& o) { return std::vector<Op>{o}; });
-  if (m.iter_next == 0) return one;
+  if (m[OpKind::IterNext] == 0) return one;
   auto burst = rc::gen::map(rc::gen::pair(iter_slot(), rc::gen::inRange<unsigned>(2, 48)),
                             [](const std::pair<std::uint8_t, unsigned>& in) {
                               Op o;
@@ -228,7 +166,8 @@ inline rc::Gen<Program> program_near_growth(std::string target, unsigned domains
 
 // Clear in the middle of an iteration: fill n keys, start an iterator,
 // advance it k times (so it may stand in any bucket of a chain, overflow
-// buckets included), clear, then random ops. Go issue 59411's shape.
+// buckets included), clear, then random ops: the shape of
+// corpus/regressions/map_u64/go_issue_59411_clear_mid_growth_in_range.txt.
 inline rc::Gen<Program> program_clear_mid_iteration(std::string target, unsigned domains) {
   return rc::gen::map(
       rc::gen::tuple(rc::gen::inRange<unsigned>(1, 64), rc::gen::inRange<unsigned>(0, 64),

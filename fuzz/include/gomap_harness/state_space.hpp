@@ -37,7 +37,7 @@ inline std::size_t index(bool nan, Growth g, Iter i, WholeMapOp op) {
          static_cast<std::size_t>(op);
 }
 
-inline std::optional<WholeMapOp> whole_map_op(OpKind k) {
+constexpr std::optional<WholeMapOp> whole_map_op(OpKind k) {
   switch (k) {
     case OpKind::Clear: return WholeMapOp::Clear;
     case OpKind::Compact: return WholeMapOp::Compact;
@@ -46,6 +46,13 @@ inline std::optional<WholeMapOp> whole_map_op(OpKind k) {
     default: return std::nullopt;
   }
 }
+
+// The whole-map ops of the state space are ops the op table marks whole-map.
+static_assert([] {
+  for (const OpInfo& op : kOps)
+    if (whole_map_op(op.kind) && !op.whole_map) return false;
+  return true;
+}(), "a state-space whole-map op must be marked whole_map in kOps");
 
 // "nan/same-size/iter-before/clear": the name used in logs and reports.
 inline std::string name(std::size_t state) {

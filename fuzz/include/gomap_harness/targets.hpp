@@ -17,6 +17,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <gomap/hash.hpp>
 
@@ -88,6 +89,10 @@ struct TargetBase {
   static constexpr bool has_nan = false;  // some key code makes a NaN (non-reflexive) key
   static bool is_nan(const Key&) { return false; }
   static bool same_representation(const Key& a, const Key& b) { return a == b; }
+  // libFuzzer's -max_len for this target (its corpus/<target>.options).
+  static constexpr std::size_t max_len = 256;
+  // Key codes worth a libFuzzer dictionary token (name, code), domain 0.
+  static constexpr std::array<std::pair<std::string_view, std::uint16_t>, 0> dict_keys{};
 };
 
 // Values that are TrackedValue.
@@ -169,6 +174,9 @@ struct StringTarget : TargetBase<std::string, std::string> {
 struct DoubleTarget : TargetBase<double, TrackedValue>, TrackedValues {
   static constexpr std::string_view name = "map_double";
   static constexpr bool has_nan = true;
+  // Domain 0's codes of NaN, +0, -0 and +inf (see special()).
+  static constexpr std::array<std::pair<std::string_view, std::uint16_t>, 4> dict_keys{
+      {{"nan_key", 0}, {"zero_key", 3}, {"negzero_key", 4}, {"inf_key", 5}}};
   using Hash = gomap::Hash<double>;
   using OracleKey = std::uint64_t;  // bits of the value with -0.0 folded into +0.0
   static constexpr unsigned domains = 3;
@@ -289,6 +297,7 @@ struct InjectedHash {
 
 struct CollideTarget : TargetBase<std::uint64_t, TrackedValue>, TrackedValues {
   static constexpr std::string_view name = "map_collide";
+  static constexpr std::size_t max_len = 384;  // long enough to fill overflow chains
   using Hash = InjectedHash;
   using OracleKey = std::uint64_t;
   static constexpr unsigned domains = 8;
@@ -326,6 +335,10 @@ static_assert(!gomap::KeyTraits<DoubleLabel>::reflexive && gomap::KeyTraits<Doub
 struct StructTarget : TargetBase<DoubleLabel, TrackedValue>, TrackedValues {
   static constexpr std::string_view name = "map_struct";
   static constexpr bool has_nan = true;
+  // Domain 0: the low 4 bits of a code pick the double (as map_double's
+  // special()), the next 2 the label.
+  static constexpr std::array<std::pair<std::string_view, std::uint16_t>, 6> dict_keys{
+      {{"nan_key", 0}, {"zero_key", 3}, {"negzero_key", 4}, {"inf_key", 5}, {"negzero_label_b", 0x14}, {"nan_label_c", 0x31}}};
   using Hash = DoubleLabelHash;
   using OracleKey = std::string;  // the double's bits (-0.0 folded into +0.0), then the label
   static constexpr unsigned domains = 3;
@@ -360,17 +373,40 @@ struct StructTarget : TargetBase<DoubleLabel, TrackedValue>, TrackedValues {
   static std::string show_key(const Key& k) { return "{" + DoubleTarget::show_key(k.x) + ", " + StringTarget::show_key(k.label) + "}"; }
 };
 
-// Calls f.template operator()<Target>() for the target named `name`; returns
-// false if there is no such target.
+// ---- The registry: every single-thread map target, once. Append only: a
+// target's index here is its id in the binary header of saved crash files.
+// Names, ids, dispatch (with_target), `gomap-replay --list-targets` (which
+// CMake's tests, corpus/make_seeds.py, corpus/build.sh and ci/ read) and the
+// "known targets" of error messages all derive from this list. To add a
+// target see fuzz/README.md, "Adding a target or an op".
+template <class... Ts>
+struct TargetList {
+  static constexpr std::size_t size = sizeof...(Ts);
+  static constexpr std::array<std::string_view, sizeof...(Ts)> names = {Ts::name...};
+  // Calls f.template operator()<T>() for every target, in id order.
+  template <class F>
+  static void for_each(F&& f) {
+    (f.template operator()<Ts>(), ...);
+  }
+  // Calls f.template operator()<T>() for the target named `name`; false if none is.
+  template <class F>
+  static bool with(std::string_view name, F&& f) {
+    return ((name == Ts::name ? (f.template operator()<Ts>(), true) : false) || ...);
+  }
+};
+
+using AllTargets = TargetList<U64Target, StringTarget, DoubleTarget, BigKeyTarget, CollideTarget, StructTarget>;
+
+inline constexpr const auto& kTargetNames = AllTargets::names;
+static_assert(kTargetNames.size() < 256, "the binary header stores a target id in one byte");
+
 template <class F>
 bool with_target(std::string_view name, F&& f) {
-  if (name == U64Target::name) return f.template operator()<U64Target>(), true;
-  if (name == StringTarget::name) return f.template operator()<StringTarget>(), true;
-  if (name == DoubleTarget::name) return f.template operator()<DoubleTarget>(), true;
-  if (name == BigKeyTarget::name) return f.template operator()<BigKeyTarget>(), true;
-  if (name == CollideTarget::name) return f.template operator()<CollideTarget>(), true;
-  if (name == StructTarget::name) return f.template operator()<StructTarget>(), true;
-  return false;
+  return AllTargets::with(name, std::forward<F>(f));
+}
+template <class F>
+void for_each_target(F&& f) {
+  AllTargets::for_each(std::forward<F>(f));
 }
 
 }  // namespace gomap_harness

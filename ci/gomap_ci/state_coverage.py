@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The state-coverage table: which engine states (fuzz/README.md, "State space")
 each fuzz target reached, and how many seconds after its first input.
 
@@ -7,28 +6,31 @@ state per process; this reads those lines from each target's fuzz.log. The
 state names and which targets have NaN keys come from gomap-replay
 (--list-states, --list-targets), so nothing here restates them.
 
-  ci/state_coverage.py --replay BIN RUN_DIR TARGET...   writes RUN_DIR/state_coverage.{md,json}
-
-The nightly imports it and also replays each target's corpus with
+ci/fuzz.sh writes RUN_DIR/state_coverage.{md,json} with write(); the
+nightly also replays each target's corpus with
 `gomap-replay --states`, so that a state reached but not timed (libFuzzer's
 -fork mode keeps the workers' output) still shows as reached ("corpus").
 """
-import argparse
-import json
 import os
 import re
 import subprocess
-import sys
+
+from .common import write_atomic, write_json
 
 FIRST_REACH = re.compile(r"==gomap== state first reached: (\S+) at ([0-9.]+)s")
 
 
 def catalogue(replay):
-    states = subprocess.run([replay, "--list-states"], check=True, capture_output=True, text=True).stdout.split()
+    """The state names and, per target, whether it has NaN keys (a `nan`
+    field on its --list-targets line)."""
+    def ask(flag):
+        return subprocess.run([replay, flag], check=True, capture_output=True, text=True, timeout=60).stdout
+    states = ask("--list-states").split()
     nan = {}
-    for line in subprocess.run([replay, "--list-targets"], check=True, capture_output=True, text=True).stdout.splitlines():
-        name, _id, _domains, has_nan = line.split("\t")
-        nan[name] = has_nan == "nan"
+    for line in ask("--list-targets").splitlines():
+        fields = line.split()
+        if fields:
+            nan[fields[0]] = "nan" in fields[1:]
     return states, nan
 
 
@@ -85,28 +87,13 @@ def markdown(targets, rows, summary):
     return "\n".join(out) + "\n"
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--replay", required=True, help="gomap-replay binary")
-    ap.add_argument("run_dir")
-    ap.add_argument("targets", nargs="+")
-    a = ap.parse_args()
-    try:
-        states, nan = catalogue(a.replay)
-    except (OSError, subprocess.CalledProcessError, ValueError) as e:
-        print(f"state_coverage.py: cannot read the state catalogue from {a.replay}: {e}", file=sys.stderr)
-        return 3
-    per_target = {t: first_reach(os.path.join(a.run_dir, t, "fuzz.log")) for t in a.targets}
+def write(replay, run_dir, targets):
+    """RUN_DIR/state_coverage.md and .json from the targets' fuzz logs;
+    returns the per-target summary."""
+    states, nan = catalogue(replay)
+    per_target = {t: first_reach(os.path.join(run_dir, t, "fuzz.log")) for t in targets}
     targets, rows, summary = table(states, nan, per_target)
-    md = markdown(targets, rows, summary)
-    with open(os.path.join(a.run_dir, "state_coverage.md"), "w") as f:
-        f.write(md)
-    with open(os.path.join(a.run_dir, "state_coverage.json"), "w") as f:
-        json.dump({"states": states, "first_reach_seconds": per_target, "summary": summary}, f, indent=1)
-    for t in targets:
-        print(f"   states {t}: {summary[t]['reached']} of {summary[t]['reachable']} reachable reached")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    write_atomic(os.path.join(run_dir, "state_coverage.md"), markdown(targets, rows, summary))
+    write_json(os.path.join(run_dir, "state_coverage.json"),
+               {"states": states, "first_reach_seconds": per_target, "summary": summary})
+    return summary

@@ -1,4 +1,6 @@
-#include "gomap_harness/input.hpp"
+#include "gomap_harness/program_file.hpp"
+
+#include "gomap_harness/targets.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -51,7 +53,9 @@ LoadedProgram load_program_file(const std::string& path, const std::optional<std
 
   LoadedProgram out;
   out.path = path;
-  if (looks_like_text(bytes.data(), bytes.size())) {
+  // A .txt file (regressions, seeds, --to-text output) is a text program
+  // even without a `target` line: it must parse, never replay as bytes.
+  if (fs::path(path).extension() == ".txt" || looks_like_text(bytes.data(), bytes.size())) {
     out.form = "text";
     try {
       out.program = parse_text(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
@@ -70,6 +74,13 @@ LoadedProgram load_program_file(const std::string& path, const std::optional<std
     }
     out.program = decode(bytes.data(), bytes.size());
     if (!out.program.target.empty()) out.target_from = "header";
+  }
+  if (forced_target && !out.program.target.empty() && out.program.target != *forced_target) {
+    // The file says which target it is for; running it as another would
+    // replay a different program than the one saved.
+    throw InputError(path + ": is a program for " + out.program.target + " (its " +
+                     (out.target_from == "header" ? "binary header" : "target line") + " says so), not for --target " +
+                     *forced_target);
   }
   if (forced_target) {
     out.program.target = *forced_target;
@@ -90,10 +101,13 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& paths) {
   for (const std::string& p : paths) {
     std::error_code ec;
     if (!fs::exists(p, ec)) throw InputError(p + ": no such file or directory");
-    if (!fs::is_directory(p, ec)) {
+    const fs::file_status st = fs::status(p, ec);
+    if (!ec && fs::is_regular_file(st)) {
       files.push_back(p);
       continue;
     }
+    // A FIFO, socket or device would block a read or never end.
+    if (ec || !fs::is_directory(st)) throw InputError(p + ": not a regular file or directory");
     std::vector<std::string> found;
     for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {

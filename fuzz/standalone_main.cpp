@@ -2,16 +2,18 @@
 // file (directories are walked) to LLVMFuzzerTestOneInput once, like
 // libFuzzer's regression mode. Flags starting with '-' are accepted and
 // ignored so the same command lines work for both builds. A divergence
-// aborts inside the target with its description; unreadable inputs get a
-// one-line error and exit status 2.
+// aborts inside the target with its description. Unreadable inputs — not a
+// regular file (a FIFO would block), or over kMaxFuzzInputBytes, which the
+// target would ignore — get a one-line error and exit status 2.
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
+#include <system_error>
 #include <vector>
 
-#include "gomap_harness/input.hpp"
+#include "gomap_harness/program_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 extern "C" const char* gomap_fuzz_target_name();
@@ -33,14 +35,21 @@ int main(int argc, char** argv) {
     return 2;
   }
   for (const std::string& f : files) {
-    std::ifstream in(f, std::ios::binary);
-    if (!in) {
-      std::fprintf(stderr, "%s: error: %s: cannot open\n", argv[0], f.c_str());
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(f, ec);
+    if (ec) {
+      std::fprintf(stderr, "%s: error: %s: cannot read size: %s\n", argv[0], f.c_str(), ec.message().c_str());
       return 2;
     }
-    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (bytes.size() > gomap_harness::kMaxInputBytes) {
-      std::fprintf(stderr, "%s: error: %s: too large (%zu bytes)\n", argv[0], f.c_str(), bytes.size());
+    if (size > gomap_harness::kMaxFuzzInputBytes) {
+      std::fprintf(stderr, "%s: error: %s: too large (%ju bytes; fuzz inputs are at most %zu)\n", argv[0], f.c_str(),
+                   std::uintmax_t(size), gomap_harness::kMaxFuzzInputBytes);
+      return 2;
+    }
+    std::ifstream in(f, std::ios::binary);
+    std::vector<std::uint8_t> bytes(size);
+    if (!in || !in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size))) {
+      std::fprintf(stderr, "%s: error: %s: cannot read\n", argv[0], f.c_str());
       return 2;
     }
     LLVMFuzzerTestOneInput(bytes.data(), bytes.size());

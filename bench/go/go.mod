@@ -1,0 +1,3 @@
+module gomap/gomap-go-bench
+
+go 1.19

@@ -1,0 +1,3 @@
+module gomap/gomap-go-oracle
+
+go 1.19
