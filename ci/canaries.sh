@@ -8,7 +8,5 @@
 #   ci/canaries.sh [--seconds N] [--jobs N] [CANARY...]    (default: all, 60 s)
 #   ci/canaries.sh --props [--budget N] [CANARY...]        (props-report.md/.json)
 #
-# Details: ci/gomap_ci/canaries_cli.py (--help). Exit status 0 all caught,
-# 1 a canary was not caught, 2 bad usage (unknown canary), 3 a build failed.
-ci=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PYTHONPATH="$ci${PYTHONPATH:+:$PYTHONPATH}" exec python3 -m gomap_ci.canaries_cli "$@"
+# `ci/canaries.sh --help` for details; the code is ci/gomap_ci/canaries_cli.py.
+exec "$(dirname "${BASH_SOURCE[0]}")/gomap_ci/run.sh" canaries_cli "$@"

@@ -23,7 +23,6 @@ Exit status: 0 every canary caught, 1 one was not (or did not replay
 identically), 2 bad usage (an unknown canary name), 3 a copy could not be
 prepared or built.
 """
-import argparse
 import datetime
 import glob
 import json
@@ -35,6 +34,8 @@ import sys
 import time
 
 from . import canary
+from .common import (CLEAN, FINDING, TOOL, USAGE, Fail, main_guard, parser, positive_int, raise_on_signals, rel, say,
+                     write_json)
 
 ROOT = canary.ROOT
 OUT = ROOT / "fuzz-out" / "canaries"
@@ -47,10 +48,6 @@ ENV_TSAN = {"TSAN_OPTIONS": "halt_on_error=1:second_deadlock_stack=1"}
 
 class ToolFailure(Exception):
     """The copy could not be prepared or built: nothing was proven either way."""
-
-
-def say(msg):
-    print(msg, flush=True)
 
 
 def run_logged(cmd, cwd, log, env=None, timeout=None):
@@ -74,14 +71,7 @@ def build(src, preset, targets, log):
     for cmd in (["cmake", "--preset", preset], ["cmake", "--build", "--preset", preset, "-j2", *target_args]):
         rc, _ = run_logged(cmd, src, log)
         if rc != 0:
-            raise ToolFailure(f"'{' '.join(cmd)}' failed in the copy (exit {rc}; see {rel(log)})")
-
-
-def rel(path):
-    try:
-        return os.path.relpath(path, ROOT)
-    except ValueError:
-        return str(path)
+            raise ToolFailure(f"'{' '.join(cmd)}' failed in the copy (exit {rc}; see {rel(str(log))})")
 
 
 def find_binary(base, name):
@@ -101,7 +91,7 @@ def fuzz_single(name, src, a):
     rc, _ = run_logged(cmd, src, log)
     reports = sorted(glob.glob(str(out / "*" / "report.json")), key=os.path.getmtime)
     if not reports:
-        raise ToolFailure(f"the copy's ci/fuzz.sh wrote no report (exit {rc}; see {rel(log)})")
+        raise ToolFailure(f"the copy's ci/fuzz.sh wrote no report (exit {rc}; see {rel(str(log))})")
     with open(reports[-1], encoding="utf-8") as f:
         report = json.load(f)
     rows = [r for r in report.get("targets", []) if r.get("crashes")]
@@ -136,7 +126,7 @@ def props_single(name, src, a):
     build(src, "asan", ["gomap_props"], OUT / f"{name}.build.log")
     binary = find_binary(src / "build" / "asan", "gomap_props")
     if binary is None:
-        raise ToolFailure(f"no gomap_props binary in the copy's build/asan (see {rel(OUT / f'{name}.build.log')})")
+        raise ToolFailure(f"no gomap_props binary in the copy's build/asan (see {rel(str(OUT / f'{name}.build.log'))})")
     failures = src / "build" / "asan" / "props-failures"
     env = {"GOMAP_PROPS_FAILURES": str(failures), "RC_PARAMS": f"max_success={a.budget} seed=1",
            "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0", "UBSAN_OPTIONS": "halt_on_error=1"}
@@ -174,7 +164,7 @@ def concurrent(name, src, a):
             failed.append(short)
     how = "ThreadSanitizer" if "WARNING: ThreadSanitizer" in text else "test failure"
     if rc != 0 and not failed and "No tests were found" in text:
-        raise ToolFailure(f"ctest --preset tsan found no tests in the copy (see {rel(log)})")
+        raise ToolFailure(f"ctest --preset tsan found no tests in the copy (see {rel(str(log))})")
     rows.append(check_row("tsan tests", rc != 0, secs,
                           f"{how}: {', '.join(failed[:4])}{' ...' if len(failed) > 4 else ''}"
                           if rc != 0 else "all passed"))
@@ -183,7 +173,7 @@ def concurrent(name, src, a):
     build(src, "fuzz-tsan", [], blog)
     binary = find_binary(src / "build" / "fuzz-tsan", "concurrent_map")
     if binary is None:
-        raise ToolFailure(f"no concurrent_map fuzz target in the copy's build/fuzz-tsan (see {rel(blog)})")
+        raise ToolFailure(f"no concurrent_map fuzz target in the copy's build/fuzz-tsan (see {rel(str(blog))})")
     work = OUT / name / "concurrent_map"
     (work / "corpus").mkdir(parents=True, exist_ok=True)
     (work / "crashes").mkdir(exist_ok=True)
@@ -251,14 +241,8 @@ def markdown(report):
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="ci/canaries.sh", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.error = lambda message: (sys.stderr.write(f"{p.prog}: error: {message} (see --help)\n"), sys.exit(2))
-
-    def positive(text):
-        if not text.isdigit() or int(text) < 1:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a positive whole number")
-        return int(text)
+    p = parser("ci/canaries.sh", __doc__)
+    positive = positive_int(24 * 3600)
     p.add_argument("--seconds", type=positive, default=60, help="fuzzing time per target (default 60)")
     p.add_argument("--jobs", type=positive, default=1, help="targets fuzzed at once by ci/fuzz.sh (default 1)")
     p.add_argument("--props", action="store_true", help="single-thread canaries through the properties instead of fuzzing")
@@ -272,8 +256,7 @@ def main(argv=None):
     known = canary.names()
     for n in a.canaries:
         if n not in known:
-            print(f"ci/canaries.sh: {canary.UnknownCanary(n)}", file=sys.stderr)
-            return 2
+            raise Fail(USAGE, str(canary.UnknownCanary(n)))
     chosen = a.canaries or known
     OUT.mkdir(parents=True, exist_ok=True)
     entries = [run_one(n, a) for n in chosen]
@@ -281,25 +264,27 @@ def main(argv=None):
     report = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%MZ"), "mode": mode,
               "total": len(entries), "caught": sum(e["caught"] for e in entries), "canaries": entries}
     stem = "props-report" if a.props else "report"
-    with open(OUT / f"{stem}.json", "w", encoding="utf-8") as f:
-        json.dump(report, f, indent=2)
-        f.write("\n")
+    write_json(str(OUT / f"{stem}.json"), report)
     md = markdown(report)
     (OUT / f"{stem}.md").write_text(md, encoding="utf-8")
     say("")
     say(md)
-    say(f"reports: {rel(OUT / (stem + '.md'))}, {rel(OUT / (stem + '.json'))}")
+    say(f"reports: {rel(str(OUT / (stem + '.md')))}, {rel(str(OUT / (stem + '.json')))}")
     if any(e["error"] for e in entries):
-        return 3
-    return 0 if report["caught"] == report["total"] else 1
+        return TOOL
+    return CLEAN if report["caught"] == report["total"] else FINDING
+
+
+def guarded_main(argv=None):
+    raise_on_signals()
+
+    def run():
+        try:
+            return main(argv)
+        except ValueError as e:  # a canary patch with a broken header
+            raise Fail(USAGE, str(e)) from None
+    main_guard("ci/canaries.sh", run)  # exits with run's code
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except ValueError as e:  # a canary patch with a broken header
-        print(f"ci/canaries.sh: {e}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("ci/canaries.sh: interrupted", file=sys.stderr)
-        sys.exit(3)
+    guarded_main()
