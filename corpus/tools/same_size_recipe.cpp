@@ -7,11 +7,11 @@
 // keys of bucket c (two more), then one more key. Each recipe is checked by
 // running it, with and without two NaN keys, on the engine itself.
 //
-//   g++ -std=c++20 -O2 -Iengine/include -Ifuzz/include corpus/tools/same_size_recipe.cpp -o /tmp/recipe
+//   g++ -std=c++20 -O2 -Iengine/include -Iengine/tests -Ifuzz/include corpus/tools/same_size_recipe.cpp -o /tmp/recipe
 //   /tmp/recipe [TARGET...]    # paste its output into SAME_SIZE_RECIPES
 #include "gomap_harness/targets.hpp"
 #include <gomap/map.hpp>
-#include <gomap/testing.hpp>
+#include "support/map_test_access.hpp"  // engine/tests/support: the tests' backdoor
 #include <iostream>
 #include <set>
 #include <vector>

@@ -1,5 +1,5 @@
 // api_test.cpp — the public API of gomap::Map, exactly as documented in
-// map.hpp and SPEC §2: constructors, lookup, assignment, erase, size, every
+// gomap/map.hpp: constructors, lookup, assignment, erase, size, every
 // way to iterate, stats(), compact(), hash functors and the error type.
 #include <gtest/gtest.h>
 
@@ -19,7 +19,7 @@
 
 #include "gomap/hash.hpp"
 #include "gomap/map.hpp"
-#include "gomap/testing.hpp"
+#include "support/map_test_access.hpp"
 #include "support/counting.hpp"
 #include "support/map_helpers.hpp"
 
@@ -191,7 +191,7 @@ TEST(Api, InsertOrAssignOverwrites) {
 }
 
 TEST(Api, FloatKeyAssignmentOverwritesStoredKey) {
-  // SPEC 2.2: writing -0.0 over +0.0 keeps one entry whose key is now -0.0.
+  // "Keys" in gomap/map.hpp: writing -0.0 over +0.0 keeps one entry whose key is now -0.0.
   Map<double, int> m(0, Seed{11});
   m.insert_or_assign(0.0, 1);
   m.insert_or_assign(-0.0, 2);

@@ -1,4 +1,4 @@
-// death_test.cpp — Go's best-effort misuse detection (SPEC §2.6).
+// death_test.cpp — Go's best-effort misuse detection ("Misuse detection" in gomap/map.hpp).
 //
 // MapTestAccess::while_writing(m, fn) runs fn with the map's hashWriting flag
 // set, exactly as if another goroutine were in the middle of a write. Every
@@ -18,7 +18,7 @@
 #include <utility>
 
 #include "gomap/map.hpp"
-#include "gomap/testing.hpp"
+#include "support/map_test_access.hpp"
 
 namespace {
 

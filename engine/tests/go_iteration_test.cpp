@@ -8,7 +8,7 @@
 //   IterGrowAndDelete         runtime TestIterGrowAndDelete
 //   MapNanGrowIterator        runtime TestMapNanGrowIterator
 //   MapIterOrder, MapSparseIterOrder   runtime TestMapIterOrder / TestMapSparseIterOrder
-//   SameSeedSameOrder         gomap's determinism contract (SPEC 2.5)
+//   SameSeedSameOrder         gomap's determinism contract ("Determinism" in gomap/map.hpp)
 //   MapIterDuplicate          Go 1.24 TestMapIterDuplicate
 //   MapIterDeleteReplace      Go 1.24 TestMapIterDeleteReplace
 //   ClearDuringRange*         test/fixedbugs/issue59411.go, issue70189.go

@@ -462,8 +462,8 @@ TEST(GoSemantics, IgnoreBogusMapHint) {
 
 TEST(GoSemantics, IgnoreBogusMapHintTerabytes) {
   // A hint below the engine's 2^48-byte cutoff whose bucket array is still
-  // absurd (1<<40 entries: ~2^37 buckets, tens of terabytes). SPEC 2.2 says
-  // absurd hints are ignored, not fatal: this must neither throw nor abort,
+  // absurd (1<<40 entries: ~2^37 buckets, tens of terabytes). Map's constructor
+  // (gomap/map.hpp) ignores absurd hints instead of failing: this must neither throw nor abort,
   // in every build the project ships, sanitizer builds included.
   check_usable_after_hint(std::size_t(1) << 40);
   check_usable_after_hint(std::size_t(1) << 36);

@@ -346,7 +346,7 @@ TEST(GoStructure, SameSizeGrowth) {
   EXPECT_TRUE(s.same_size_grow);
   EXPECT_EQ(s.B, 3u) << "a same-size growth keeps B";
   EXPECT_EQ(s.buckets, 8u);
-  EXPECT_EQ(A::flags(m) & A::kFlagSameSizeGrow, A::kFlagSameSizeGrow);
+  EXPECT_EQ(A::flags(m) & A::kSameSizeGrow, A::kSameSizeGrow);
   m.check_invariants();
 
   // Finish it with writes that change nothing in the contents.

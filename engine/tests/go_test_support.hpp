@@ -6,7 +6,7 @@
 #pragma once
 
 #include <gomap/map.hpp>
-#include <gomap/testing.hpp>
+#include "support/map_test_access.hpp"
 
 #include <cmath>
 #include <cstddef>

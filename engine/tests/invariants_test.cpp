@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "gomap/map.hpp"
-#include "gomap/testing.hpp"
+#include "support/map_test_access.hpp"
 #include "support/counting.hpp"
 #include "support/map_helpers.hpp"
 
@@ -361,7 +361,7 @@ TEST(InvariantsBite, EvacuatedBelowNevacuate) {
 TEST(InvariantsBite, NoWriteInProgress) {
   auto m = healthy_map();
   const std::uint8_t f = A::flags(m);
-  A::set_flags(m, f | A::kFlagHashWriting);
+  A::set_flags(m, f | A::kHashWriting);
   EXPECT_TRUE(Violates(m, "no-write-in-progress", "header"));
   A::set_flags(m, f);
   EXPECT_TRUE(Healthy(m));
@@ -370,7 +370,7 @@ TEST(InvariantsBite, NoWriteInProgress) {
 TEST(InvariantsBite, SameSizeFlagOnlyWhileGrowing) {
   auto m = healthy_map();
   const std::uint8_t f = A::flags(m);
-  A::set_flags(m, f | A::kFlagSameSizeGrow);
+  A::set_flags(m, f | A::kSameSizeGrow);
   EXPECT_TRUE(Violates(m, "same-size-flag-only-while-growing", "header"));
   A::set_flags(m, f);
   EXPECT_TRUE(Healthy(m));
@@ -381,7 +381,7 @@ TEST(InvariantsBite, OldArrayIsHalf) {
   // wrong number of buckets for that.
   auto m = growing_map();
   const std::uint8_t f = A::flags(m);
-  A::set_flags(m, f | A::kFlagSameSizeGrow);
+  A::set_flags(m, f | A::kSameSizeGrow);
   EXPECT_TRUE(Violates(m, "old-array-is-half", "header"));
   A::set_flags(m, f);
   EXPECT_TRUE(Healthy(m));

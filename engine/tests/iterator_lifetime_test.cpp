@@ -4,7 +4,7 @@
 // array after growth, an overflow bucket dropped by clear(), a snapshot that
 // compaction would replace) and then advances it.
 //
-// Along the way each iterator is checked against Go's guarantees (SPEC 2.3),
+// Along the way each iterator is checked against Go's guarantees ("Iteration" in gomap/map.hpp),
 // using a model of the map:
 //   * no key is yielded twice, unless it was erased and re-inserted in between;
 //   * no key is yielded after being erased (until it is re-inserted);
@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "gomap/map.hpp"
-#include "gomap/testing.hpp"
+#include "support/map_test_access.hpp"
 #include "support/counting.hpp"
 #include "support/map_helpers.hpp"
 

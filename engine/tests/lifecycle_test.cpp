@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "gomap/map.hpp"
-#include "gomap/testing.hpp"
+#include "support/map_test_access.hpp"
 #include "support/counting.hpp"
 #include "support/map_helpers.hpp"
 

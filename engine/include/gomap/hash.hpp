@@ -12,6 +12,7 @@
 #pragma once
 
 #include <bit>
+#include <concepts>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -44,6 +45,23 @@ inline std::uint64_t hash_word(std::uint64_t x, std::uint64_t seed) noexcept {
 
 inline std::uint64_t hash_bytes(const void* p, std::size_t n, std::uint64_t seed) noexcept {
   return XXH3_64bits_withSeed(p, n, seed);
+}
+
+// A hash functor that takes the seed itself (gomap::Hash, or a user's h(k, seed)).
+template <class H, class K>
+concept SeededHash = requires(const H& h, const K& k, std::uint64_t s) {
+  { h(k, s) } -> std::convertible_to<std::uint64_t>;
+};
+
+// The one place a map mixes its seed into a key's hash: a seeded functor
+// gets the seed, a std::hash-style one has its result mixed with it.
+template <class H, class K>
+std::uint64_t seeded_hash(const H& h, const K& k, std::uint64_t seed) {
+  if constexpr (SeededHash<H, K>) {
+    return static_cast<std::uint64_t>(h(k, seed));
+  } else {
+    return hash_word(static_cast<std::uint64_t>(h(k)), seed);
+  }
 }
 
 }  // namespace detail

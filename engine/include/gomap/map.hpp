@@ -3,7 +3,9 @@
 // This is the bucket map the Go runtime used up to Go 1.23 (runtime/map.go),
 // with Go 1.24's clearSeq fix, rebuilt with the same layout so that it has the
 // same guarantees and the same corner cases. What follows is the design; the
-// code below it keeps to it, and check_invariants() is its executable form.
+// code keeps to it, and check_invariants() is its executable form. This file
+// holds the API and growth; the storage (buckets, tables), the iterator and
+// the invariant checker are in gomap/detail/ (see engine/README.md).
 //
 // Layout. A map is a header plus an array of 2^B buckets. A bucket holds eight
 // entries: eight one-byte "tophash" values first, then the eight keys, then
@@ -113,7 +115,6 @@
 #include <limits>
 #include <memory>
 #include <new>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -122,6 +123,8 @@
 
 #include <unistd.h>
 
+#include "gomap/detail/random.hpp"
+#include "gomap/detail/table.hpp"
 #include "gomap/hash.hpp"
 
 namespace gomap {
@@ -151,24 +154,7 @@ class InvariantError : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
-struct MapTestAccess;  // test-only backdoor, defined in gomap/testing.hpp
-
-// Canaries. Building with -DGOMAP_CANARY=<name> (CMake) plants one known bug,
-// so that we can prove the fuzz targets and properties find that class of
-// bug. They never appear in a normal build. Names (see fuzz/README.md):
-//   no-emptyrest-walk      erase leaves trailing emptyOne slots
-//   evac-skips-overflow    evacuation drops the overflow buckets of a chain
-//   iter-no-relookup       iterators return evacuated entries without a re-lookup
-//   iter-ignores-clearseq  iterators forget Go 1.24's clearSeq check
-//   growth-off-by-one      the load-factor trigger fires one entry early
-//   erase-leaks-value      erase never destroys the value
-//   nan-evac-wrong-half    NaN keys pick their half from the hash under iterators
-//   no-key-update          assigning to +0.0 keeps the old key's sign
-//   clear-in-place-shared  clear() empties an array an iterator still reads
-//   evac-moves-under-iterator  evacuation moves keys an old iterator still needs
-//   filter-drops-hits      the lookup filter tests the wrong bit
-//   no-same-size-growth    too many overflow buckets never trigger a growth
-//   grow-work-skips-nevacuate  a write evacuates only the bucket it touches
+struct MapTestAccess;  // the tests' backdoor: engine/tests/support/map_test_access.hpp
 
 namespace detail {
 
@@ -178,251 +164,26 @@ namespace detail {
   std::abort();
 }
 
-inline std::uint64_t splitmix_mix(std::uint64_t z) noexcept {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-// A seed for maps constructed without one: unpredictable across processes,
-// distinct across maps.
-inline std::uint64_t fresh_seed() {
-  thread_local std::uint64_t state = [] {
-    std::random_device rd;
-    return (std::uint64_t(rd()) << 32) ^ rd();
-  }();
-  state += 0x9e3779b97f4a7c15ull;
-  return splitmix_mix(state);
-}
-
-constexpr std::uint64_t kByteOnes = 0x0101010101010101ull;
-constexpr std::uint64_t kByteHighs = 0x8080808080808080ull;
-
-// One bit (the high bit of the byte) per byte of `w` that is zero. Bits above
-// the lowest may be false positives (borrow propagation); callers either take
-// only the lowest bit or re-check the byte.
-inline std::uint64_t zero_bytes(std::uint64_t w) noexcept { return (w - kByteOnes) & ~w & kByteHighs; }
-inline std::uint64_t bytes_equal(std::uint64_t w, std::uint8_t b) noexcept { return zero_bytes(w ^ (kByteOnes * b)); }
-inline unsigned byte_index(std::uint64_t bits) noexcept { return static_cast<unsigned>(std::countr_zero(bits)) >> 3; }
-
-template <class H, class K>
-concept SeededHash = requires(const H& h, const K& k, std::uint64_t s) {
-  { h(k, s) } -> std::convertible_to<std::uint64_t>;
-};
-
 }  // namespace detail
 
 template <class K, class V, class Hash = gomap::Hash<K>, class Eq = gomap::Equal<K>>
-class Map {
+class Map : private detail::BucketStorage<K, V> {
   friend struct gomap::MapTestAccess;
 
-  // ---- constants (Go: bucketCnt, loadFactorNum/Den, maxKeySize, tophash states)
-  static constexpr unsigned kBucketSlots = 8;
-  static constexpr std::uint8_t kEmptyRest = 0;
-  static constexpr std::uint8_t kEmptyOne = 1;
-  static constexpr std::uint8_t kEvacuatedX = 2;
-  static constexpr std::uint8_t kEvacuatedY = 3;
-  static constexpr std::uint8_t kEvacuatedEmpty = 4;
-  static constexpr std::uint8_t kMinTopHash = 5;
-  static constexpr std::size_t kMaxInlineSize = 128;
-  static constexpr std::size_t kNoCheck = std::numeric_limits<std::size_t>::max();
+  // The storage layer (buckets, slots, tables: gomap/detail/table.hpp).
+  using Storage = detail::BucketStorage<K, V>;
+  using typename Storage::Bucket, typename Storage::Table;
+  using Storage::kBucketSlots, Storage::kLoadFactorNum, Storage::kLoadFactorDen, Storage::kEmptyRest,
+      Storage::kEmptyOne, Storage::kEvacuatedX, Storage::kEvacuatedY, Storage::kEvacuatedEmpty, Storage::kMinTopHash,
+      Storage::kIterator, Storage::kOldIterator, Storage::kHashWriting, Storage::kSameSizeGrow, Storage::kIndirectKey,
+      Storage::kIndirectValue;
+  using Storage::tophash_word, Storage::is_empty, Storage::evacuated, Storage::tophash, Storage::key_slot,
+      Storage::value_slot, Storage::key_at, Storage::value_at, Storage::construct_key, Storage::construct_value,
+      Storage::destroy_key, Storage::destroy_value, Storage::retain, Storage::release, Storage::transfer,
+      Storage::untransfer, Storage::for_each_live_slot;
 
-  // Header flags (Go: iterator, oldIterator, hashWriting, sameSizeGrow).
-  static constexpr std::uint8_t kIterator = 1;
-  static constexpr std::uint8_t kOldIterator = 2;
-  static constexpr std::uint8_t kHashWriting = 4;
-  static constexpr std::uint8_t kSameSizeGrow = 8;
-
-  static constexpr bool kIndirectKey = sizeof(K) > kMaxInlineSize;
-  static constexpr bool kIndirectValue = sizeof(V) > kMaxInlineSize;
   static constexpr bool kReflexive = KeyTraits<K>::reflexive;
   static constexpr bool kNeedsKeyUpdate = KeyTraits<K>::needs_key_update;
-
-  using KeySlot = std::conditional_t<kIndirectKey, K*, K>;
-  using ValueSlot = std::conditional_t<kIndirectValue, V*, V>;
-  // Indirect slots hold owning pointers, so they are never trivial.
-  static constexpr bool kTrivialSlots = !kIndirectKey && !kIndirectValue && std::is_trivially_destructible_v<K> &&
-                                        std::is_trivially_destructible_v<V>;
-
-  // A bucket, as in Go: tophash[8], keys[8], values[8], overflow pointer.
-  // Slots are raw storage; a key and value are constructed in a slot exactly
-  // while its tophash says filled or evacuatedX/Y (see Table::destroy_entries).
-  struct Bucket {
-    std::uint8_t tophash[kBucketSlots];
-    alignas(KeySlot) unsigned char keys[kBucketSlots * sizeof(KeySlot)];
-    alignas(ValueSlot) unsigned char values[kBucketSlots * sizeof(ValueSlot)];
-    Bucket* overflow;
-  };
-
-  static std::uint64_t tophash_word(const Bucket* b) noexcept {
-    std::uint64_t w;
-    std::memcpy(&w, b->tophash, sizeof w);
-    return w;
-  }
-  static bool is_empty(std::uint8_t top) noexcept { return top <= kEmptyOne; }
-  static bool evacuated(const Bucket* b) noexcept {
-    const std::uint8_t h = b->tophash[0];
-    return h > kEmptyOne && h < kMinTopHash;
-  }
-  static std::uint8_t tophash(std::uint64_t hash) noexcept {
-    std::uint8_t top = static_cast<std::uint8_t>(hash >> 56);
-    if (top < kMinTopHash) top += kMinTopHash;
-    return top;
-  }
-
-  static KeySlot* key_slot(Bucket* b, unsigned i) noexcept {
-    return std::launder(reinterpret_cast<KeySlot*>(b->keys) + i);
-  }
-  static ValueSlot* value_slot(Bucket* b, unsigned i) noexcept {
-    return std::launder(reinterpret_cast<ValueSlot*>(b->values) + i);
-  }
-  static K& key_at(Bucket* b, unsigned i) noexcept {
-    if constexpr (kIndirectKey) return **key_slot(b, i);
-    else return *key_slot(b, i);
-  }
-  static V& value_at(Bucket* b, unsigned i) noexcept {
-    if constexpr (kIndirectValue) return **value_slot(b, i);
-    else return *value_slot(b, i);
-  }
-
-  template <class... A>
-  static void construct_key(Bucket* b, unsigned i, A&&... a) {
-    if constexpr (kIndirectKey) ::new (static_cast<void*>(key_slot(b, i))) K*(new K(std::forward<A>(a)...));
-    else ::new (static_cast<void*>(key_slot(b, i))) K(std::forward<A>(a)...);
-  }
-  template <class... A>
-  static void construct_value(Bucket* b, unsigned i, A&&... a) {
-    if constexpr (kIndirectValue) ::new (static_cast<void*>(value_slot(b, i))) V*(new V(std::forward<A>(a)...));
-    else ::new (static_cast<void*>(value_slot(b, i))) V(std::forward<A>(a)...);
-  }
-  static void destroy_key(Bucket* b, unsigned i) noexcept {
-    if constexpr (kIndirectKey) delete *key_slot(b, i);
-    else std::destroy_at(key_slot(b, i));
-  }
-  static void destroy_value(Bucket* b, unsigned i) noexcept {
-    if constexpr (kIndirectValue) delete *value_slot(b, i);
-    else std::destroy_at(value_slot(b, i));
-  }
-
-  static Bucket* allocate_buckets(std::size_t n) {
-    if (n > std::numeric_limits<std::size_t>::max() / sizeof(Bucket)) throw std::bad_alloc();
-    void* p;
-    if constexpr (alignof(Bucket) <= alignof(std::max_align_t)) {
-      // calloc: large arrays come back as untouched zero pages.
-      p = std::calloc(n, sizeof(Bucket));
-    } else {
-      const std::size_t bytes = (n * sizeof(Bucket) + alignof(Bucket) - 1) / alignof(Bucket) * alignof(Bucket);
-      p = std::aligned_alloc(alignof(Bucket), bytes);
-      if (p) std::memset(p, 0, bytes);
-    }
-    if (!p) throw std::bad_alloc();
-    return static_cast<Bucket*>(p);
-  }
-
-  // A bucket array with its spare and chained overflow buckets, shared by the
-  // map and by iterators (see "Keeping memory alive" above).
-  struct Table {
-    std::atomic<std::uint32_t> refs{1};
-    std::uint8_t B = 0;
-    std::size_t nbuckets = 0;
-    std::size_t nspare = 0;       // preallocated overflow buckets after the array (Go: nextOverflow)
-    std::size_t spares_used = 0;
-    Bucket* array = nullptr;      // nbuckets + nspare buckets
-    std::vector<Bucket*> extra;   // overflow buckets allocated one by one
-    // Lookup filter, one 16-bit word per bucket, kept apart from the buckets
-    // so that it stays in cache: bit (tophash & 15) is set for every entry
-    // placed in the bucket's chain since the chain was last empty. A clear
-    // bit proves a lookup misses without reading the bucket (a DRAM access
-    // in a big map). It is a superset: erase leaves bits set until its chain
-    // empties. Go has no such filter; it changes no result.
-    std::uint16_t* filter = nullptr;
-    // Set by clear() on the arrays it drops while an iterator still holds
-    // them: the iterator then reads every slot as empty, as Go's mapclear
-    // marks every slot of h.buckets and h.oldbuckets emptyRest. The contents
-    // stay intact (and are destroyed with the table), so nothing an iterator
-    // could still reference is freed early.
-    std::atomic<bool> emptied_by_clear{false};
-
-    explicit Table(std::uint8_t b, std::size_t extra_spares = 0) : B(b), nbuckets(std::size_t(1) << b) {
-      // Go preallocates 2^(B-4) overflow buckets for B >= 4.
-      nspare = (b >= 4 ? (std::size_t(1) << (b - 4)) : 0) + extra_spares;
-      array = allocate_buckets(nbuckets + nspare);
-      filter = static_cast<std::uint16_t*>(std::calloc(nbuckets, sizeof(std::uint16_t)));
-      if (filter == nullptr) {
-        std::free(array);
-        throw std::bad_alloc();
-      }
-    }
-    void note(std::size_t x, std::uint8_t top) noexcept { filter[x] |= static_cast<std::uint16_t>(1u << (top & 15)); }
-    bool may_hold(std::size_t x, std::uint8_t top) const noexcept { return (filter[x] >> (top & 15)) & 1u; }
-    Table(const Table&) = delete;
-    Table& operator=(const Table&) = delete;
-    ~Table() {
-      destroy_entries();
-      for (Bucket* o : extra) std::free(o);
-      std::free(array);
-      std::free(filter);
-    }
-
-    Bucket* bucket(std::size_t i) const noexcept { return array + i; }
-
-    Bucket* take_overflow() {
-      if (spares_used < nspare) return array + nbuckets + spares_used++;
-      extra.push_back(nullptr);  // grows geometrically; if it throws, nothing was allocated
-      try {
-        extra.back() = allocate_buckets(1);
-      } catch (...) {
-        extra.pop_back();
-        throw;
-      }
-      return extra.back();
-    }
-    std::size_t overflow_in_use() const noexcept { return spares_used + extra.size(); }
-    std::size_t bytes() const noexcept {
-      return sizeof(Table) + (nbuckets + nspare + extra.size()) * sizeof(Bucket) + extra.capacity() * sizeof(Bucket*) +
-             nbuckets * sizeof(std::uint16_t);
-    }
-
-    template <class F>
-    void for_each_bucket(F&& f) const {
-      for (std::size_t i = 0; i < nbuckets + spares_used; ++i) f(array + i);
-      for (Bucket* o : extra) f(o);
-    }
-
-    // Filled and evacuatedX/Y slots hold constructed objects: evacuation
-    // leaves a moved-from or copied key and value behind (see evacuate()).
-    void destroy_entries() noexcept {
-      if constexpr (!kTrivialSlots) {
-        for_each_bucket([](Bucket* b) {
-          for (unsigned i = 0; i < kBucketSlots; ++i) {
-            const std::uint8_t top = b->tophash[i];
-            if (top >= kMinTopHash || top == kEvacuatedX || top == kEvacuatedY) {
-              destroy_key(b, i);
-              destroy_value(b, i);
-            }
-          }
-        });
-      }
-    }
-
-    // Go's makeBucketArray(dirtyalloc): empty the same array in place.
-    void reset() noexcept {
-      destroy_entries();
-      for (Bucket* o : extra) std::free(o);
-      extra.clear();
-      std::memset(static_cast<void*>(array), 0, (nbuckets + nspare) * sizeof(Bucket));
-      std::memset(filter, 0, nbuckets * sizeof(std::uint16_t));
-      spares_used = 0;
-    }
-  };
-
-  static Table* retain(Table* t) noexcept {
-    if (t) t->refs.fetch_add(1, std::memory_order_relaxed);
-    return t;
-  }
-  static void release(Table* t) noexcept {
-    if (t && t->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete t;
-  }
 
  public:
   using key_type = K;
@@ -574,9 +335,7 @@ class Map {
         // `key` may be this very slot's key (erase while ranging): it is not
         // used after this point.
         destroy_key(b, i);
-#if !defined(GOMAP_CANARY_ERASE_LEAKS_VALUE)
         destroy_value(b, i);
-#endif
         b->tophash[i] = kEmptyOne;
         mark_trailing_empty_rest(first, b, i);
         if (first->tophash[0] == kEmptyRest) buckets_->filter[bucket] = 0;  // the whole chain is empty
@@ -607,12 +366,7 @@ class Map {
     count_ = 0;
     ++clear_seq_;
     hash0_ = next_random();
-#if defined(GOMAP_CANARY_CLEAR_IN_PLACE_SHARED)
-    if (true) {
-      if (fresh) delete fresh;
-#else
     if (fresh == nullptr) {
-#endif
       buckets_->reset();
     } else {
       buckets_->emptied_by_clear.store(true, std::memory_order_relaxed);
@@ -752,243 +506,6 @@ class Map {
   // first one broken and where.
   void check_invariants() const;
 
-  template <bool Const>
-  class BasicIterator {
-    friend class Map;
-    friend struct gomap::MapTestAccess;
-    using MapPtr = std::conditional_t<Const, const Map*, Map*>;
-    using ValueRef = std::conditional_t<Const, const V&, V&>;
-
-   public:
-    using value_type = std::pair<const K, V>;
-    using reference = std::pair<const K&, ValueRef>;
-    using difference_type = std::ptrdiff_t;
-
-    BasicIterator() = default;
-    BasicIterator(const BasicIterator& o) { copy_from(o); }
-    BasicIterator(BasicIterator&& o) noexcept { steal(o); }
-    BasicIterator& operator=(const BasicIterator& o) {
-      if (this != &o) {
-        finish();
-        copy_from(o);
-      }
-      return *this;
-    }
-    BasicIterator& operator=(BasicIterator&& o) noexcept {
-      if (this != &o) {
-        finish();
-        steal(o);
-      }
-      return *this;
-    }
-    ~BasicIterator() { finish(); }
-
-    const K& key() const noexcept { return *key_; }
-    ValueRef value() const noexcept { return *value_; }
-    reference operator*() const noexcept { return reference(*key_, *value_); }
-    BasicIterator& operator++() {
-      next();
-      return *this;
-    }
-    bool done() const noexcept { return key_ == nullptr; }
-    explicit operator bool() const noexcept { return key_ != nullptr; }
-    friend bool operator==(const BasicIterator& it, std::default_sentinel_t) noexcept { return it.key_ == nullptr; }
-
-   private:
-    explicit BasicIterator(MapPtr h) {
-      if (h->count_ == 0) return;  // an empty map yields nothing, even if filled during the loop
-      h_ = h;
-      h->live_iterators_.fetch_add(1, std::memory_order_relaxed);
-      clear_seq_ = h->clear_seq_;
-      contents_epoch_ = h->contents_epoch_;
-      B_ = h->B_;
-      snapshot_ = retain(h->buckets_);
-      const std::uint64_t r = h->next_random();
-      start_bucket_ = r & bucket_mask(B_);
-      offset_ = static_cast<std::uint8_t>((r >> B_) & (kBucketSlots - 1));
-      bucket_ = start_bucket_;
-      if ((h->flags_.load(std::memory_order_relaxed) & (kIterator | kOldIterator)) != (kIterator | kOldIterator)) {
-        h->flags_.fetch_or(kIterator | kOldIterator, std::memory_order_relaxed);
-      }
-      next();
-    }
-
-    void copy_from(const BasicIterator& o) {
-      h_ = o.h_;
-      if (h_) h_->live_iterators_.fetch_add(1, std::memory_order_relaxed);
-      snapshot_ = retain(o.snapshot_);
-      current_ = retain(o.current_);
-      bptr_ = o.bptr_;
-      key_ = o.key_;
-      value_ = o.value_;
-      start_bucket_ = o.start_bucket_;
-      bucket_ = o.bucket_;
-      check_bucket_ = o.check_bucket_;
-      clear_seq_ = o.clear_seq_;
-      contents_epoch_ = o.contents_epoch_;
-      B_ = o.B_;
-      offset_ = o.offset_;
-      i_ = o.i_;
-      wrapped_ = o.wrapped_;
-    }
-    void steal(BasicIterator& o) noexcept {
-      h_ = std::exchange(o.h_, nullptr);
-      snapshot_ = std::exchange(o.snapshot_, nullptr);
-      current_ = std::exchange(o.current_, nullptr);
-      bptr_ = o.bptr_;
-      key_ = std::exchange(o.key_, nullptr);
-      value_ = o.value_;
-      start_bucket_ = o.start_bucket_;
-      bucket_ = o.bucket_;
-      check_bucket_ = o.check_bucket_;
-      clear_seq_ = o.clear_seq_;
-      contents_epoch_ = o.contents_epoch_;
-      B_ = o.B_;
-      offset_ = o.offset_;
-      i_ = o.i_;
-      wrapped_ = o.wrapped_;
-    }
-    void finish() noexcept {
-      key_ = nullptr;
-      value_ = nullptr;
-      bptr_ = nullptr;
-      release(std::exchange(current_, nullptr));
-      release(std::exchange(snapshot_, nullptr));
-      if (h_) std::exchange(h_, nullptr)->live_iterators_.fetch_sub(1, std::memory_order_release);
-    }
-    void stand_in(Table* t) noexcept {
-      if (current_ != t) {
-        release(current_);
-        current_ = retain(t);
-      }
-    }
-
-    void next() {
-      if (!h_) return;
-      MapPtr h = h_;
-      if (h->flags_.load(std::memory_order_relaxed) & kHashWriting) {
-        detail::fatal("concurrent map iteration and map write");
-      }
-      if (contents_epoch_ != h->contents_epoch_) {
-        finish();  // the map object was moved from, assigned to or swapped
-        return;
-      }
-      std::size_t bucket = bucket_;
-      Bucket* b = bptr_;
-      unsigned i = i_;
-      std::size_t check_bucket = check_bucket_;
-      for (;;) {
-        if (b == nullptr) {
-          if (bucket == start_bucket_ && wrapped_) {
-            finish();
-            return;
-          }
-          if (h->growing() && B_ == h->B_) {
-            // Started during this growth and it is not done: the old bucket
-            // feeding `bucket` holds its entries until it is evacuated.
-            const std::size_t oldbucket = bucket & h->old_bucket_mask();
-            b = h->oldbuckets_->bucket(oldbucket);
-            if (!evacuated(b)) {
-              // A same-size growth feeds each bucket from one old bucket
-              // whole; a doubling one splits it between two halves. Decided
-              // here, once: the map may stop growing while we stand in it.
-              check_bucket = h->same_size_grow() ? kNoCheck : bucket;
-              stand_in(h->oldbuckets_);
-            } else {
-              b = snapshot_->bucket(bucket);
-              check_bucket = kNoCheck;
-              stand_in(snapshot_);
-            }
-          } else {
-            b = snapshot_->bucket(bucket);
-            check_bucket = kNoCheck;
-            stand_in(snapshot_);
-          }
-          ++bucket;
-          if (bucket == (std::size_t(1) << B_)) {
-            bucket = 0;
-            wrapped_ = true;
-          }
-          i = 0;
-        }
-        if (current_->emptied_by_clear.load(std::memory_order_relaxed)) {
-          b = nullptr;  // Go's mapclear left every slot of this chain emptyRest
-          continue;
-        }
-        for (; i < kBucketSlots; ++i) {
-          const unsigned offi = (i + offset_) & (kBucketSlots - 1);
-          const std::uint8_t top = b->tophash[offi];
-          if (is_empty(top) || top == kEvacuatedEmpty) continue;
-          if constexpr (kIndirectKey) {
-            // Moved away by a map this iterator no longer follows (the map
-            // it started on was moved from): nothing left to yield here.
-            if (*key_slot(b, offi) == nullptr) continue;
-          }
-          K& k = key_at(b, offi);
-          const bool reflexive = kReflexive || h->eq_(k, k);
-          if (check_bucket != kNoCheck) {
-            // Only the entries of this old bucket that go to `bucket`'s half
-            // (its high bit, as the old bucket fixes the lower ones). An
-            // evacuated entry's mark records where it went: hashing its key
-            // again could disagree, as the seed changes when the map
-            // empties. A live entry was placed under the current seed (an
-            // emptied map holds none, and a cleared table is not read); a
-            // NaN goes by its tophash's low bit, as evacuate() sends it.
-            std::size_t high;
-            if (top == kEvacuatedX || top == kEvacuatedY) {
-              high = top - kEvacuatedX;
-            } else if (reflexive) {
-              high = (h->seeded_hash(k) >> (B_ - 1)) & 1;
-            } else {
-              high = top & 1;
-            }
-            if (high != (check_bucket >> (B_ - 1))) continue;
-          }
-#if defined(GOMAP_CANARY_ITER_NO_RELOOKUP)
-          if (clear_seq_ == h->clear_seq_) {
-#elif defined(GOMAP_CANARY_ITER_IGNORES_CLEARSEQ)
-          if ((top != kEvacuatedX && top != kEvacuatedY) || !reflexive) {
-#else
-          if (clear_seq_ == h->clear_seq_ && ((top != kEvacuatedX && top != kEvacuatedY) || !reflexive)) {
-#endif
-            key_ = &k;
-            value_ = &value_at(b, offi);
-          } else {
-            // Moved, or the map was cleared: only the current map knows
-            // whether the key is still there and what its value is.
-            const auto [rb, ri] = h->access_k(k);
-            if (rb == nullptr) continue;
-            key_ = &key_at(rb, ri);
-            value_ = &value_at(rb, ri);
-          }
-          bucket_ = bucket;
-          bptr_ = b;
-          i_ = i + 1;
-          check_bucket_ = check_bucket;
-          return;
-        }
-        b = b->overflow;
-        i = 0;
-      }
-    }
-
-    MapPtr h_ = nullptr;
-    Table* snapshot_ = nullptr;  // Go: it.buckets
-    Table* current_ = nullptr;   // the table bptr_ lies in
-    Bucket* bptr_ = nullptr;
-    const K* key_ = nullptr;
-    std::conditional_t<Const, const V*, V*> value_ = nullptr;
-    std::size_t start_bucket_ = 0;
-    std::size_t bucket_ = 0;
-    std::size_t check_bucket_ = kNoCheck;
-    std::uint64_t clear_seq_ = 0;
-    std::uint64_t contents_epoch_ = 0;
-    std::uint8_t B_ = 0;
-    std::uint8_t offset_ = 0;
-    std::uint8_t i_ = 0;
-    bool wrapped_ = false;
-  };
-
  private:
   // Sets Go's hashWriting around a write and checks it is still set at the
   // end; unwinding from a throwing key or value constructor clears it too.
@@ -1012,20 +529,17 @@ class Map {
   };
 
   static std::size_t bucket_mask(std::uint8_t b) noexcept { return (std::size_t(1) << b) - 1; }
+  // The most entries 2^b buckets hold before a growth: 6.5 per bucket.
+  static std::size_t load_limit(std::uint8_t b) noexcept {
+    return kLoadFactorNum * ((std::size_t(1) << b) / kLoadFactorDen);
+  }
   // Go's overLoadFactor: more than 6.5 entries per bucket on average.
   static bool over_load_factor(std::size_t count, std::uint8_t b) noexcept {
     if (count <= kBucketSlots) return false;
     if (b >= 63) return false;
-#if defined(GOMAP_CANARY_GROWTH_OFF_BY_ONE)
-    return count >= 13 * ((std::size_t(1) << b) / 2);
-#else
-    return count > 13 * ((std::size_t(1) << b) / 2);
-#endif
+    return count > load_limit(b);
   }
   static bool too_many_overflow_buckets(std::uint16_t noverflow, std::uint8_t b) noexcept {
-#if defined(GOMAP_CANARY_NO_SAME_SIZE_GROWTH)
-    if (b < 64) return false;
-#endif
     const unsigned shift = b < 15 ? b : 15;
     return noverflow >= (std::uint32_t(1) << shift);
   }
@@ -1053,17 +567,11 @@ class Map {
   std::size_t old_bucket_mask() const noexcept { return old_bucket_count() - 1; }
 
   std::uint64_t next_random() const noexcept {
-    return detail::splitmix_mix(rng_.fetch_add(0x9e3779b97f4a7c15ull, std::memory_order_relaxed) +
-                                0x9e3779b97f4a7c15ull);
+    return detail::splitmix_mix(rng_.fetch_add(detail::kSplitmixStep, std::memory_order_relaxed) +
+                                detail::kSplitmixStep);
   }
 
-  std::uint64_t seeded_hash(const K& k) const {
-    if constexpr (detail::SeededHash<Hash, K>) {
-      return static_cast<std::uint64_t>(hash_(k, hash0_));
-    } else {
-      return detail::hash_word(static_cast<std::uint64_t>(hash_(k)), hash0_);
-    }
-  }
+  std::uint64_t seeded_hash(const K& k) const { return detail::seeded_hash(hash_, k, hash0_); }
   // Go's hasher: NaN (any non-reflexive key) hashes to a fresh random value.
   std::uint64_t hash_of(const K& k) const {
     if constexpr (!kReflexive) {
@@ -1106,11 +614,7 @@ class Map {
     // Start fetching the bucket before consulting the filter: a hit then
     // waits for one memory access, not for the filter and then the bucket.
     prefetch_bucket(first);
-#if !defined(GOMAP_CANARY_FILTER_DROPS_HITS)
     if (!home.table->may_hold(home.index, top)) return {nullptr, 0};
-#else
-    if (!home.table->may_hold(home.index, static_cast<std::uint8_t>(top + 1))) return {nullptr, 0};
-#endif
     for (Bucket* b = first; b != nullptr; b = b->overflow) {
       const std::uint64_t word = tophash_word(b);
       for (std::uint64_t m = detail::bytes_equal(word, top); m != 0; m &= m - 1) {
@@ -1161,10 +665,8 @@ class Map {
         for (std::uint64_t m = detail::bytes_equal(word, top); m != 0; m &= m - 1) {
           const unsigned i = detail::byte_index(m);
           if (b->tophash[i] != top || !eq_(key, key_at(b, i))) continue;
-#if !defined(GOMAP_CANARY_NO_KEY_UPDATE)
           // A key type that cannot be assigned keeps the key first stored.
           if constexpr (kNeedsKeyUpdate && std::is_copy_assignable_v<K>) key_at(b, i) = key;
-#endif
           V& v = value_at(b, i);
           on_found(v);
           return v;
@@ -1206,9 +708,6 @@ class Map {
   // it and the emptyOnes before it become emptyRest, walking back across the
   // chain that starts at `first`.
   void mark_trailing_empty_rest(Bucket* first, Bucket* b, unsigned i) noexcept {
-#if defined(GOMAP_CANARY_NO_EMPTYREST_WALK)
-    if (first) return;
-#endif
     if (i == kBucketSlots - 1) {
       if (b->overflow != nullptr && b->overflow->tophash[0] != kEmptyRest) return;
     } else if (b->tophash[i + 1] != kEmptyRest) {
@@ -1252,9 +751,7 @@ class Map {
 
   void grow_work(std::size_t bucket) {
     evacuate(bucket & old_bucket_mask());
-#if !defined(GOMAP_CANARY_GROW_WORK_SKIPS_NEVACUATE)
     if (growing()) evacuate(nevacuate_);
-#endif
   }
 
   void evacuate(std::size_t oldbucket) {
@@ -1273,11 +770,7 @@ class Map {
       // with its oldIterator flag, which hashGrow hands over one growth at a
       // time; an iterator that outlives two same-size growths then reads the
       // second old array unprotected. Counting live iterators has no such gap.
-#if defined(GOMAP_CANARY_EVAC_MOVES_UNDER_ITERATOR)
-      const bool keep_old = false;
-#else
       const bool keep_old = (f & kOldIterator) != 0 || live_iterators_.load(std::memory_order_relaxed) != 0;
-#endif
       // Two phases, so that a throwing copy (or a failed overflow
       // allocation) leaves the map as it was: first fill the destinations
       // and remember each old slot's mark, then write the marks.
@@ -1299,22 +792,11 @@ class Map {
               marks[n] = kEvacuatedEmpty;
               continue;
             }
-#if defined(GOMAP_CANARY_EVAC_SKIPS_OVERFLOW)
-            if (c != b) {  // marked moved, never moved: the entry is lost
-              marks[n] = kEvacuatedX;
-              --count_;
-              continue;
-            }
-#endif
             K& k = key_at(c, i);
             unsigned use_y = 0;
             if (!same_size) {
               const std::uint64_t hash = hash_of(k);
-#if defined(GOMAP_CANARY_NAN_EVAC_WRONG_HALF)
-              if (false) {
-#else
               if ((f & kIterator) && !kReflexive && !eq_(k, k)) {
-#endif
                 // NaN: an iterator filters this bucket by tophash's low bit,
                 // so the half must follow it; the new tophash is fresh.
                 use_y = top & 1;
@@ -1377,61 +859,6 @@ class Map {
     if (oldbucket == nevacuate_) advance_evacuation_mark(newbit);
   }
 
-  // Move (or, with old iterators live, copy) an entry to its new slot. The
-  // old slot keeps a constructed key and value either way — moved-from or an
-  // intact copy — and the old table destroys them when it is freed. Moves
-  // happen only where they cannot throw (std::move_if_noexcept); if the value
-  // cannot be placed, the key goes back and the destination is left empty.
-  static void transfer(Bucket* from, unsigned i, Bucket* to, unsigned j, bool keep_old) {
-    if constexpr (kIndirectKey) {
-      if (keep_old) {
-        construct_key(to, j, key_at(from, i));
-      } else {
-        ::new (static_cast<void*>(key_slot(to, j))) K*(std::exchange(*key_slot(from, i), nullptr));
-      }
-    } else if (keep_old) {
-      construct_key(to, j, key_at(from, i));
-    } else {
-      construct_key(to, j, std::move_if_noexcept(key_at(from, i)));
-    }
-    try {
-      if constexpr (std::is_copy_constructible_v<V>) {
-        if (keep_old) {
-          construct_value(to, j, value_at(from, i));
-          return;
-        }
-      }
-      if constexpr (kIndirectValue) {
-        ::new (static_cast<void*>(value_slot(to, j))) V*(std::exchange(*value_slot(from, i), nullptr));
-      } else {
-        construct_value(to, j, std::move_if_noexcept(value_at(from, i)));
-      }
-    } catch (...) {
-      if (!keep_old) give_key_back(to, j, from, i);
-      destroy_key(to, j);
-      throw;
-    }
-  }
-
-  static void give_key_back(Bucket* to, unsigned j, Bucket* from, unsigned i) noexcept {
-    if constexpr (kIndirectKey) {
-      *key_slot(from, i) = std::exchange(*key_slot(to, j), nullptr);
-    } else if constexpr (std::is_nothrow_move_assignable_v<K>) {
-      key_at(from, i) = std::move(key_at(to, j));
-    }
-  }
-
-  // Undoes a moving transfer() (rollback of a failed evacuation): the old
-  // slot still holds a moved-from key and value, so assign the entry back.
-  static void untransfer(Bucket* to, unsigned j, Bucket* from, unsigned i) noexcept {
-    give_key_back(to, j, from, i);
-    if constexpr (kIndirectValue) {
-      *value_slot(from, i) = std::exchange(*value_slot(to, j), nullptr);
-    } else if constexpr (std::is_nothrow_move_assignable_v<V>) {
-      value_at(from, i) = std::move(value_at(to, j));
-    }
-  }
-
   void advance_evacuation_mark(std::size_t newbit) {
     ++nevacuate_;
     // Skip buckets evacuated out of order, but bound the work per write.
@@ -1487,24 +914,6 @@ class Map {
     }
   }
 
-  // Visits every live slot: the new array's, plus the old array's buckets
-  // that are not yet evacuated.
-  template <class F>
-  static void for_each_live_slot(Table* current, Table* old, F&& f) {
-    for (Table* t : {old, current}) {
-      if (!t) continue;
-      for (std::size_t x = 0; x < t->nbuckets; ++x) {
-        Bucket* first = t->bucket(x);
-        if (evacuated(first)) continue;
-        for (Bucket* b = first; b != nullptr; b = b->overflow) {
-          for (unsigned i = 0; i < kBucketSlots; ++i) {
-            if (b->tophash[i] >= kMinTopHash) f(b, i);
-          }
-        }
-      }
-    }
-  }
-
   template <class F>
   void for_each_entry(F&& f) const {
     for_each_live_slot(buckets_, oldbuckets_, [&](Bucket* b, unsigned i) { f(std::as_const(key_at(b, i)), std::as_const(value_at(b, i))); });
@@ -1528,170 +937,8 @@ class Map {
   [[no_unique_address]] Eq eq_{};
 };
 
-
-// The executable form of the rules in the essay at the top of this file. Each
-// check names the invariant it enforces; the first violation found throws.
-template <class K, class V, class Hash, class Eq>
-void Map<K, V, Hash, Eq>::check_invariants() const {
-  auto fail = [](const char* invariant, const std::string& where, const std::string& detail) {
-    throw InvariantError(std::string("gomap invariant '") + invariant + "' violated at " + where + ": " + detail);
-  };
-  auto at = [](const char* table, std::size_t bucket, std::size_t chain, int slot) {
-    std::string w = std::string(table) + " bucket " + std::to_string(bucket);
-    if (chain != 0) w += " overflow#" + std::to_string(chain);
-    if (slot >= 0) w += " slot " + std::to_string(slot);
-    return w;
-  };
-
-  const std::uint8_t flags = flags_.load(std::memory_order_relaxed);
-  if (flags & kHashWriting) fail("no-write-in-progress", "header", "hashWriting flag is set");
-  if (buckets_ == nullptr) {
-    if (count_ != 0) fail("count-matches-slots", "header", "no bucket array but count=" + std::to_string(count_));
-    if (oldbuckets_ != nullptr) fail("growth-has-new-array", "header", "oldbuckets without buckets");
-    return;
-  }
-  if (buckets_->B != B_ || buckets_->nbuckets != (std::size_t(1) << B_)) {
-    fail("array-size-is-2^B", "header",
-         "B=" + std::to_string(B_) + " but array has " + std::to_string(buckets_->nbuckets));
-  }
-  const bool grow = growing();
-  const bool same_size = (flags & kSameSizeGrow) != 0;
-  if (!grow && same_size) fail("same-size-flag-only-while-growing", "header", "sameSizeGrow set without oldbuckets");
-  std::size_t old_count = 0;
-  if (grow) {
-    if (!same_size && B_ == 0) fail("old-array-is-half", "header", "doubling growth at B=0");
-    old_count = same_size ? (std::size_t(1) << B_) : (std::size_t(1) << (B_ - 1));
-    if (oldbuckets_->nbuckets != old_count) {
-      fail("old-array-is-half", "header",
-           "oldbuckets has " + std::to_string(oldbuckets_->nbuckets) + " buckets, expected " +
-               std::to_string(old_count));
-    }
-    if (nevacuate_ >= old_count) fail("nevacuate-in-range", "header", "nevacuate=" + std::to_string(nevacuate_));
-  }
-
-  std::size_t filled = 0;
-  // One chain: the emptyRest rule, key placement, tophash, duplicates.
-  auto check_chain = [&](const char* table, const Table* t, Bucket* first, std::size_t x, std::size_t mask) {
-    if (tophash_word(first) == 0 && first->overflow == nullptr) return;  // all emptyRest: nothing to check
-    bool seen_rest = false;
-    std::uint8_t last_non_rest = kEmptyRest;
-    std::size_t last_chain = 0;
-    int last_slot = -1;
-    std::size_t chain = 0;
-    for (Bucket* b = first; b != nullptr; b = b->overflow, ++chain) {
-      for (unsigned i = 0; i < kBucketSlots; ++i) {
-        const std::uint8_t top = b->tophash[i];
-        if (top > kEmptyOne && top < kMinTopHash) {
-          fail("evacuation-marks-only-in-evacuated-old-buckets", at(table, x, chain, int(i)),
-               "tophash=" + std::to_string(top));
-        }
-        if (top == kEmptyRest) {
-          seen_rest = true;
-          continue;
-        }
-        if (seen_rest) {
-          fail("nothing-after-emptyRest", at(table, x, chain, int(i)),
-               "tophash=" + std::to_string(top) + " follows an emptyRest slot");
-        }
-        last_non_rest = top;
-        last_chain = chain;
-        last_slot = int(i);
-        if (top == kEmptyOne) continue;
-        ++filled;
-        if (!t->may_hold(x, top)) {
-          fail("filter-covers-chain", at(table, x, chain, int(i)),
-               "lookup filter lacks bit " + std::to_string(top & 15) + " of tophash " + std::to_string(top));
-        }
-        const K& k = key_at(b, i);
-        if (!kReflexive && !eq_(k, k)) continue;  // NaN: random hash, no home bucket
-        const std::uint64_t hash = seeded_hash(k);
-        if ((hash & mask) != x) {
-          fail("key-in-its-hash-bucket", at(table, x, chain, int(i)),
-               "key hashes to bucket " + std::to_string(hash & mask));
-        }
-        if (tophash(hash) != top) {
-          fail("tophash-matches-hash", at(table, x, chain, int(i)),
-               "stored " + std::to_string(top) + ", hash gives " + std::to_string(tophash(hash)));
-        }
-        std::size_t chain2 = 0;
-        bool before = true;  // only compare with earlier slots: each pair once
-        for (Bucket* b2 = first; b2 != nullptr && before; b2 = b2->overflow, ++chain2) {
-          for (unsigned j = 0; j < kBucketSlots; ++j) {
-            if (b2 == b && j == i) {
-              before = false;
-              break;
-            }
-            if (b2->tophash[j] == top && eq_(k, key_at(b2, j))) {
-              fail("no-duplicate-keys", at(table, x, chain, int(i)), "same key as " + at(table, x, chain2, int(j)));
-            }
-          }
-        }
-      }
-    }
-    if (last_non_rest == kEmptyOne) {
-      fail("no-trailing-emptyOne", at(table, x, last_chain, last_slot),
-           "the last slot before the emptyRest run is emptyOne (erase skipped the backward walk)");
-    }
-  };
-
-  const std::size_t mask = bucket_mask(B_);
-  for (std::size_t x = 0; x < buckets_->nbuckets; ++x) {
-    Bucket* first = buckets_->bucket(x);
-    if (grow && (tophash_word(first) != 0 || first->overflow != nullptr)) {
-      Bucket* feeder = oldbuckets_->bucket(x & (old_count - 1));
-      if (!evacuated(feeder)) {
-        for (Bucket* b = first; b != nullptr; b = b->overflow) {
-          if (tophash_word(b) != 0) {
-            fail("new-bucket-empty-until-evacuated", at("new", x, 0, -1),
-                 "old bucket " + std::to_string(x & (old_count - 1)) + " is not evacuated yet");
-          }
-        }
-      }
-    }
-    check_chain("new", buckets_, first, x, mask);
-  }
-  if (grow) {
-    for (std::size_t y = 0; y < old_count; ++y) {
-      Bucket* first = oldbuckets_->bucket(y);
-      if (evacuated(first)) {
-        std::size_t chain = 0;
-        for (Bucket* b = first; b != nullptr; b = b->overflow, ++chain) {
-          for (unsigned i = 0; i < kBucketSlots; ++i) {
-            const std::uint8_t top = b->tophash[i];
-            if (top < kEvacuatedX || top > kEvacuatedEmpty) {
-              fail("evacuation-covers-whole-chain", at("old", y, chain, int(i)), "tophash=" + std::to_string(top));
-            }
-            if (same_size && top == kEvacuatedY) {
-              fail("same-size-growth-uses-X-only", at("old", y, chain, int(i)), "evacuatedY");
-            }
-          }
-        }
-        continue;
-      }
-      if (y < nevacuate_) {
-        fail("evacuated-below-nevacuate", at("old", y, 0, -1), "nevacuate=" + std::to_string(nevacuate_));
-      }
-      check_chain("old", oldbuckets_, first, y, old_count - 1);
-    }
-  }
-  if (filled != count_) {
-    fail("count-matches-slots", "header",
-         "count=" + std::to_string(count_) + " but " + std::to_string(filled) + " filled slots");
-  }
-  // Growth keeps the load at most 6.5 per bucket, except for the keys added
-  // while a growth was already running (no growth starts during another, Go
-  // issue 69110): at most one per old bucket, since each write evacuates one.
-  const std::size_t load_bound = std::max<std::size_t>(kBucketSlots, 13 * ((std::size_t(1) << B_) / 2));
-  if (count_ > load_bound + (std::size_t(1) << B_)) {
-    fail("load-factor-bound", "header",
-         "count=" + std::to_string(count_) + " exceeds " + std::to_string(load_bound) + " + 2^B for B=" +
-             std::to_string(B_));
-  }
-  if (B_ < 16 && buckets_->overflow_in_use() < 0xffff && noverflow_ != buckets_->overflow_in_use()) {
-    fail("noverflow-counts-overflow-buckets", "header",
-         "noverflow=" + std::to_string(noverflow_) + " but " + std::to_string(buckets_->overflow_in_use()) +
-             " overflow buckets in use");
-  }
-}
-
 }  // namespace gomap
+
+// The iterator and the invariant checker, each in its own file.
+#include "gomap/detail/map_iterator.hpp"
+#include "gomap/detail/map_invariants.hpp"

@@ -27,11 +27,6 @@
 //    held and may call any method, erase and clear included, without
 //    deadlock. Keys that are not equal to themselves (NaN) cannot be looked
 //    up again; for them the value copied with the key is yielded.
-//
-// Canary (see sync_map.hpp for the others):
-//   sharded-write-under-shared-lock   store() and swap() take the shard lock
-//                                     shared, so two writers can be inside one
-//                                     shard's map at once
 #pragma once
 
 #include <cstddef>
@@ -44,6 +39,7 @@
 #include <utility>
 #include <vector>
 
+#include "gomap/detail/random.hpp"
 #include "gomap/hash.hpp"
 #include "gomap/map.hpp"
 
@@ -56,11 +52,7 @@ class ShardedMap {
     mutable std::shared_mutex mu;
     Inner m;
   };
-#if defined(GOMAP_CANARY_SHARDED_WRITE_UNDER_SHARED_LOCK)
-  using WriteLock = std::shared_lock<std::shared_mutex>;
-#else
   using WriteLock = std::unique_lock<std::shared_mutex>;
-#endif
   using ReadLock = std::shared_lock<std::shared_mutex>;
 
  public:
@@ -194,13 +186,7 @@ class ShardedMap {
   }
 
  private:
-  std::uint64_t shard_hash(const K& k) const {
-    if constexpr (detail::SeededHash<Hash, K>) {
-      return static_cast<std::uint64_t>(hash_(k, seed_));
-    } else {
-      return detail::hash_word(static_cast<std::uint64_t>(hash_(k)), seed_);
-    }
-  }
+  std::uint64_t shard_hash(const K& k) const { return detail::seeded_hash(hash_, k, seed_); }
   // The high half of hash * n: uses the hash's top bits, which the shards'
   // own (differently seeded) hashes do not correlate with.
   std::size_t shard_index(const K& k) const {

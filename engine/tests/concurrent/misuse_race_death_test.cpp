@@ -1,4 +1,4 @@
-// misuse_race_death_test.cpp — gomap::Map's misuse detector (SPEC §2.6) on
+// misuse_race_death_test.cpp — gomap::Map's misuse detector ("Misuse detection" in gomap/map.hpp) on
 // real races: a plain map used by two threads without a lock must abort with
 // Go's message. engine/tests/death_test.cpp covers concurrent writers; here:
 //   reader + writer     -> "fatal error: concurrent map read and map write"

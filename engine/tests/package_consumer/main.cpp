@@ -1,6 +1,8 @@
 // Uses an installed gomap through find_package(gomap) + gomap::gomap.
 // Exits 0 when the map behaves, 1 otherwise.
 #include <gomap/map.hpp>
+#include <gomap/sharded_map.hpp>
+#include <gomap/sync_map.hpp>
 
 #include <cstdio>
 
@@ -26,6 +28,15 @@ int main() {
     for (auto&& [k, v] : m) sum += v - 3 * k;
     if (sum != 0) {
         std::fprintf(stderr, "iteration yielded wrong pairs\n");
+        return 1;
+    }
+    // The concurrent maps, so that every installed header (detail/ included) is compiled.
+    gomap::SyncMap<int, int> sm;
+    gomap::ShardedMap<int, int> shm;
+    sm.store(1, 2);
+    shm.store(1, 2);
+    if (sm.load(1) != 2 || shm.load(1) != 2) {
+        std::fprintf(stderr, "concurrent maps lost a store\n");
         return 1;
     }
     std::puts("gomap package consumer: OK");

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "gomap/map.hpp"
-#include "gomap/testing.hpp"
+#include "map_test_access.hpp"
 
 namespace gomap_test {
 

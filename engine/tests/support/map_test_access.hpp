@@ -1,8 +1,10 @@
-// gomap/testing.hpp — a backdoor into gomap::Map for tests only.
+// map_test_access.hpp — a backdoor into gomap::Map for the engine tests.
 //
 // Tests use it to look at the raw structure (tophash bytes, chains, flags) and
-// to corrupt it on purpose, to prove that check_invariants() notices. Nothing
-// in the engine depends on it; production code should never include it.
+// to corrupt it on purpose, to prove that check_invariants() notices. It lives
+// with the tests and is not installed; nothing in the engine depends on it.
+// The constants (tophash states, header flags) are the map's own
+// (gomap::detail::MapConstants), reached as MapTestAccess::kEmptyRest etc.
 #pragma once
 
 #include <cstddef>
@@ -12,7 +14,7 @@
 
 namespace gomap {
 
-struct MapTestAccess {
+struct MapTestAccess : detail::MapConstants {
   // Tophash byte of `slot` in the `chain_index`-th bucket of the chain that
   // starts at `bucket` of the current (old=false) or old (old=true) array.
   template <class M>
@@ -43,7 +45,7 @@ struct MapTestAccess {
   // plant entries by hand call it so that only the invariant they break breaks.
   template <class M>
   static void note_filter(M& m, std::size_t bucket, std::uint8_t top, bool old = false) {
-    filter(m, bucket, old) |= static_cast<std::uint16_t>(1u << (top & 15));
+    (old ? m.oldbuckets_ : m.buckets_)->note(bucket, top);
   }
   template <class M>
   static void set_count(M& m, std::size_t n) {
@@ -77,17 +79,6 @@ struct MapTestAccess {
     fn();
     m.flags_.fetch_and(static_cast<std::uint8_t>(~M::kHashWriting));
   }
-
-  static constexpr std::uint8_t kEmptyRest = 0;
-  static constexpr std::uint8_t kEmptyOne = 1;
-  static constexpr std::uint8_t kEvacuatedX = 2;
-  static constexpr std::uint8_t kEvacuatedY = 3;
-  static constexpr std::uint8_t kEvacuatedEmpty = 4;
-  static constexpr std::uint8_t kMinTopHash = 5;
-  static constexpr std::uint8_t kFlagIterator = 1;
-  static constexpr std::uint8_t kFlagOldIterator = 2;
-  static constexpr std::uint8_t kFlagHashWriting = 4;
-  static constexpr std::uint8_t kFlagSameSizeGrow = 8;
 
  private:
   template <class M>
