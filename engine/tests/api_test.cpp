@@ -70,12 +70,12 @@ TEST(Api, HintSizesBucketArrayLikeGoMakemap) {
   for (std::size_t hint : {0, 1, 8, 9, 13, 14, 26, 27, 52, 53, 100, 1000, 6656, 6657}) {
     IntMap a(hint);
     IntMap b(hint, Seed{1});
-    EXPECT_EQ(a.stats().B, gomap_test::min_b_for(hint)) << "hint " << hint;
-    EXPECT_EQ(b.stats().B, gomap_test::min_b_for(hint)) << "hint " << hint;
+    EXPECT_EQ(a.stats().B, gomap_test::go_b_for_count(hint)) << "hint " << hint;
+    EXPECT_EQ(b.stats().B, gomap_test::go_b_for_count(hint)) << "hint " << hint;
     EXPECT_TRUE(a.empty());
     // Filling up to the hint does not grow.
     for (int i = 0; i < static_cast<int>(hint); ++i) b.insert_or_assign(i, i);
-    EXPECT_EQ(b.stats().B, gomap_test::min_b_for(hint)) << "hint " << hint;
+    EXPECT_EQ(b.stats().B, gomap_test::go_b_for_count(hint)) << "hint " << hint;
     b.check_invariants();
   }
 }
@@ -95,7 +95,7 @@ TEST(Api, GrowthFollowsGoLoadFactor) {
   Map<std::uint64_t, std::uint64_t> m(0, Seed{3});
   for (std::uint64_t n = 1; n <= 5000; ++n) {
     m.insert_or_assign(n * 0x9e3779b97f4a7c15ull, n);
-    ASSERT_EQ(m.stats().B, gomap_test::min_b_for(n)) << "after " << n << " inserts";
+    ASSERT_EQ(m.stats().B, gomap_test::go_b_for_count(n)) << "after " << n << " inserts";
   }
 }
 
@@ -384,7 +384,7 @@ TEST(Api, MovingAMapWithALiveIteratorKeepsIteratorCountsRight) {
   EXPECT_EQ(b.stats().live_iterators, 0u);
   for (int i = 10; i < 1000; ++i) b.erase(i);
   b.compact();
-  EXPECT_EQ(b.stats().B, gomap_test::min_b_for(10)) << "compact() stays disabled by a phantom live iterator";
+  EXPECT_EQ(b.stats().B, gomap_test::go_b_for_count(10)) << "compact() stays disabled by a phantom live iterator";
   IntMap c(std::move(b));
   {
     auto it = c.begin();
@@ -512,7 +512,7 @@ TEST(Api, CompactShrinksToSmallestFittingB) {
     const std::size_t before = m.stats().bytes;
     m.compact();
     const gomap::Stats s = m.stats();
-    EXPECT_EQ(s.B, gomap_test::min_b_for(keep)) << "keep " << keep;
+    EXPECT_EQ(s.B, gomap_test::go_b_for_count(keep)) << "keep " << keep;
     EXPECT_FALSE(s.growing);
     EXPECT_LT(s.bytes, before);
     ASSERT_EQ(m.size(), keep);
@@ -542,7 +542,7 @@ TEST(Api, CompactIsNoOpWhileIteratorIsLive) {
     EXPECT_EQ(m.stats().B, B);
   }
   m.compact();
-  EXPECT_EQ(m.stats().B, gomap_test::min_b_for(10));
+  EXPECT_EQ(m.stats().B, gomap_test::go_b_for_count(10));
   m.check_invariants();
 }
 

@@ -397,14 +397,14 @@ TEST(GoSemantics, MapBucketsFromHint) {
 TEST(GoSemantics, LoadFactorGrowthPoints) {
   // From an empty map, the bucket count after n inserts is the smallest 2^B
   // with !(n > 8 && n > 13 * 2^B / 2).
-  static_assert(go_b_for(8) == 0 && go_b_for(9) == 1 && go_b_for(13) == 1 && go_b_for(14) == 2 &&
-                go_b_for(26) == 2 && go_b_for(27) == 3 && go_b_for(52) == 3 && go_b_for(53) == 4);
+  static_assert(go_b_for_count(8) == 0 && go_b_for_count(9) == 1 && go_b_for_count(13) == 1 && go_b_for_count(14) == 2 &&
+                go_b_for_count(26) == 2 && go_b_for_count(27) == 3 && go_b_for_count(52) == 3 && go_b_for_count(53) == 4);
   gomap::Map<int, int> m(0, gomap::Seed{52});
   unsigned last_B = 0;
   for (int n = 1; n <= 2000; ++n) {
     m.insert_or_assign(n, n);
     const gomap::Stats s = m.stats();
-    ASSERT_EQ(s.B, go_b_for(std::size_t(n))) << "after " << n << " inserts";
+    ASSERT_EQ(s.B, go_b_for_count(std::size_t(n))) << "after " << n << " inserts";
     if (s.B != last_B) {
       // Growth doubles, one step at a time, exactly when the new count
       // crosses the load factor.

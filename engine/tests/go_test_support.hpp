@@ -7,6 +7,7 @@
 
 #include <gomap/map.hpp>
 #include "support/map_test_access.hpp"
+#include "gomap_harness/go_rules.hpp"
 
 #include <cmath>
 #include <cstddef>
@@ -96,16 +97,10 @@ std::string tombstone_violation(M& m) {
   return {};
 }
 
-// Go's overLoadFactor and the B that make(map, hint) picks, written out here
-// independently of the engine so the tests do not just restate its code.
-constexpr bool go_over_load_factor(std::size_t count, unsigned B) noexcept {
-  return count > 8 && count > 13 * ((std::size_t(1) << B) / 2);
-}
-constexpr unsigned go_b_for(std::size_t count) noexcept {
-  unsigned B = 0;
-  while (go_over_load_factor(count, B)) ++B;
-  return B;
-}
+// Go's overLoadFactor and make(map, hint)'s B, stated once for the harness
+// and these tests, independently of the engine's code.
+using gomap_harness::go_b_for_count;
+using gomap_harness::go_over_load_factor;
 
 // The projections of the entries yielded by one full range loop, in order.
 template <class T, class M, class F>

@@ -637,7 +637,7 @@ class DifferentialRun {
     } else if (c < 972) {
       m_.compact();
       ASSERT_FALSE(m_.stats().growing) << where();
-      ASSERT_EQ(m_.stats().B, gomap_test::min_b_for(m_.size())) << where();
+      ASSERT_EQ(m_.stats().B, gomap_test::go_b_for_count(m_.size())) << where();
     } else if (c < 978) {
       M copy(m_);
       ASSERT_NO_FATAL_FAILURE(copy.check_invariants());

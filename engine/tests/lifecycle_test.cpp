@@ -305,7 +305,7 @@ TEST_F(Lifecycle, CompactBalancesAndKeepsContents) {
   ASSERT_TRUE(Balanced(0, m));
   m.compact();
   EXPECT_EQ(Counted::live(), 2 * 10);
-  EXPECT_EQ(m.stats().B, gomap_test::min_b_for(10));
+  EXPECT_EQ(m.stats().B, gomap_test::go_b_for_count(10));
   for (int i = 1990; i < 2000; ++i) ASSERT_EQ(m.find(Counted(i))->payload(), i);
   m.check_invariants();
   // Compacting mid-growth finishes the growth and frees the old array.
@@ -682,7 +682,7 @@ TEST_F(Lifecycle, InsertWhoseValueMoveThrowsLeavesMapUnchanged) {
     for (int n = 0; n < 120; ++n) {
       const gomap::Stats s = m.stats();
       // Without growth work pending, the only move inside the map is the value's.
-      if (!s.growing && !gomap_test::over_load_factor(m.size() + 1, s.B)) {
+      if (!s.growing && !gomap_test::go_over_load_factor(m.size() + 1, s.B)) {
         ++tested;
         Counted::throw_on_move();
         EXPECT_THROW(m.insert_or_assign(Counted(100000 + n), Counted(1)), InjectedFault) << "n=" << n;
@@ -767,7 +767,7 @@ TEST_F(Lifecycle, CompactWhoseMoveThrowsLeavesMapConsistent) {
     ASSERT_TRUE(Balanced(0, m));
     m.insert_or_assign(Counted(5000), Counted(1));  // still writable
     m.compact();
-    EXPECT_EQ(m.stats().B, gomap_test::min_b_for(21));
+    EXPECT_EQ(m.stats().B, gomap_test::go_b_for_count(21));
   }
   EXPECT_EQ(Counted::live(), 0);
 }

@@ -11,6 +11,7 @@
 
 #include "gomap/map.hpp"
 #include "map_test_access.hpp"
+#include "gomap_harness/go_rules.hpp"
 
 namespace gomap_test {
 
@@ -22,16 +23,10 @@ bool quiet(const M& m) {
   return !s.growing && s.live_iterators == 0;
 }
 
-// Go's overLoadFactor, for tests that predict growth.
-inline bool over_load_factor(std::size_t count, unsigned B) {
-  return count > 8 && count > 13 * ((std::size_t(1) << B) / 2);
-}
-// The smallest B that holds n entries without growing (Go's makemap sizing).
-inline unsigned min_b_for(std::size_t n) {
-  unsigned b = 0;
-  while (over_load_factor(n, b)) ++b;
-  return b;
-}
+// Go's overLoadFactor and makemap's sizing (the smallest B that holds n
+// entries), for tests that predict growth: stated once in go_rules.hpp.
+using gomap_harness::go_b_for_count;
+using gomap_harness::go_over_load_factor;
 
 // The first `n` keys make_key(i), i = cursor, cursor+1, ..., for which
 // bucket_of(key) == bucket. Advances cursor past the last one examined.
