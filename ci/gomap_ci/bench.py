@@ -197,6 +197,13 @@ def html(r, text):
     return template.render(text=text, plots=plots)
 
 
+def require_measurements(r, code, message):
+    """gomap_bench exits 0 when its filter matches nothing, and an empty
+    table renders as an empty table: neither may pass for a clean run."""
+    if not r.ns and not r.bytes and not r.errors:
+        raise Fail(code, message)
+
+
 def load(path, what):
     try:
         with open(path) as f:
@@ -245,6 +252,7 @@ def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
     if a.table:
         r = Results(load(a.table, "cannot read"), load(a.go_table, "cannot read") if a.go_table else None, a.stat)
+        require_measurements(r, USAGE, f"{a.table} holds no gomap_bench measurement")
         say(render(r, a.stat, f"json: {a.table}"))
         return FINDING if r.errors else CLEAN
     bootstrap(PROG)
@@ -270,6 +278,7 @@ def main(argv=None):
     if subprocess.run(cmd).returncode != 0:
         raise Fail(TOOL, "gomap_bench failed")
     r = Results(load(out, "cannot read"), load(go_out, "cannot read") if go_out else None, a.stat)
+    require_measurements(r, TOOL, f"gomap_bench measured nothing (filter {a.filter!r} matches no benchmark?)")
     text = render(r, a.stat, f"json: {out}" + (f" and {go_out}" if go_out else ""))
     say()
     say(text)

@@ -63,6 +63,10 @@ class BenchTable(ToolTest):
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn("erase_u64/gomap/1000000: checksum mismatch", r.stdout)
 
+    def test_a_table_that_measured_nothing_is_not_clean(self):
+        self.assertOneLineError(self.table([]))
+        self.assertOneLineError(self.table([bench("insert_u64/gomap/1000000", error=None)]))
+
     def test_an_unreadable_table_is_bad_input(self):
         self.assertOneLineError(run([tool("bench.sh"), "--table", os.path.join(self.tmp, "none.json")]))
         with open(os.path.join(self.tmp, "bad.json"), "w") as f:
