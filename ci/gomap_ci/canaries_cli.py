@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -40,6 +41,9 @@ from .common import (CLEAN, FINDING, TOOL, USAGE, Fail, main_guard, parser, posi
 ROOT = canary.ROOT
 OUT = ROOT / "fuzz-out" / "canaries"
 FAILURE_MARKERS = re.compile(r"FIRST DIVERGENCE|ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error|gomap harness")
+# What the TSan fuzz target prints when it finds something: a TSan report, or
+# the linearizability checker's violation.
+CONCURRENT_FAILURE = re.compile(r"WARNING: ThreadSanitizer|==gomap== concurrent_map:")
 SANITIZER_ERROR = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer): [a-z-]+|runtime error")
 ENV_ASAN = {"ASAN_OPTIONS": "detect_leaks=1:malloc_context_size=8:abort_on_error=1",
             "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"}
@@ -87,13 +91,18 @@ def check_row(check, caught, seconds, detail):
 def fuzz_single(name, src, a):
     out = OUT / name
     log = OUT / f"{name}.fuzz.log"
+    # A fresh folder: a report or crash left by an earlier sweep must never
+    # count for this one.
+    shutil.rmtree(out, ignore_errors=True)
     cmd = ["bash", "ci/fuzz.sh", "--seconds", a.seconds, "--jobs", a.jobs, "--out", out]
     rc, _ = run_logged(cmd, src, log)
-    reports = sorted(glob.glob(str(out / "*" / "report.json")), key=os.path.getmtime)
-    if not reports:
-        raise ToolFailure(f"the copy's ci/fuzz.sh wrote no report (exit {rc}; see {rel(str(log))})")
+    reports = glob.glob(str(out / "*" / "report.json"))
+    if len(reports) != 1 or rc not in (0, 1):
+        raise ToolFailure(f"the copy's ci/fuzz.sh exited {rc} with {len(reports)} report(s) (see {rel(str(log))})")
     with open(reports[-1], encoding="utf-8") as f:
         report = json.load(f)
+    if report.get("exit") != rc:
+        raise ToolFailure(f"the copy's ci/fuzz.sh exited {rc} but its report says {report.get('exit')}")
     rows = [r for r in report.get("targets", []) if r.get("crashes")]
     if not rows:
         return [check_row("fuzz", False, None, f"no target crashed in {a.seconds} s ({rel(reports[-1])})")], None
@@ -162,9 +171,11 @@ def concurrent(name, src, a):
         short = re.sub(r"<.*>", "", n)
         if short not in failed:
             failed.append(short)
-    how = "ThreadSanitizer" if "WARNING: ThreadSanitizer" in text else "test failure"
-    if rc != 0 and not failed and "No tests were found" in text:
-        raise ToolFailure(f"ctest --preset tsan found no tests in the copy (see {rel(str(log))})")
+    tsan_report = "WARNING: ThreadSanitizer" in text
+    how = "ThreadSanitizer" if tsan_report else "test failure"
+    if rc != 0 and not failed and not tsan_report:
+        # a timeout, or ctest failing on its own: not a test catching the bug
+        raise ToolFailure(f"ctest --preset tsan exited {rc} with no failed test (see {rel(str(log))})")
     rows.append(check_row("tsan tests", rc != 0, secs,
                           f"{how}: {', '.join(failed[:4])}{' ...' if len(failed) > 4 else ''}"
                           if rc != 0 else "all passed"))
@@ -175,6 +186,7 @@ def concurrent(name, src, a):
     if binary is None:
         raise ToolFailure(f"no concurrent_map fuzz target in the copy's build/fuzz-tsan (see {rel(str(blog))})")
     work = OUT / name / "concurrent_map"
+    shutil.rmtree(work, ignore_errors=True)  # an earlier sweep's crash must not count
     (work / "corpus").mkdir(parents=True, exist_ok=True)
     (work / "crashes").mkdir(exist_ok=True)
     seeds = src / "corpus" / "concurrent_map"
@@ -183,9 +195,9 @@ def concurrent(name, src, a):
         cmd.append(seeds)
     flog = OUT / f"{name}.fuzz-tsan.log"
     rc, secs = run_logged(cmd, src, flog, env=ENV_TSAN, timeout=a.seconds * 3 + 120)
-    crashes = sorted(glob.glob(str(work / "crashes" / "*")))
-    caught = rc != 0 and bool(crashes)
+    crashes = sorted(glob.glob(str(work / "crashes" / "crash-*")))  # not timeouts or OOMs
     ftext = flog.read_text(encoding="utf-8", errors="replace")
+    caught = rc != 0 and bool(crashes) and bool(CONCURRENT_FAILURE.search(ftext))
     what = "ThreadSanitizer" if "WARNING: ThreadSanitizer" in ftext else "crash"
     rows.append(check_row("fuzz-tsan concurrent_map", caught, secs,
                           f"{what} after {secs} s ({crashes[0]})" if caught else f"nothing in {a.seconds} s (exit {rc})"))

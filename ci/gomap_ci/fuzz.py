@@ -298,7 +298,10 @@ def choose_targets(a, bin_dir, replay):
     for t in a.target:
         if t not in known and not os.path.exists(os.path.join(bin_dir, t)):
             raise Fail(USAGE, f"unknown target '{t}' (known: {' '.join(known)})")
-    return list(dict.fromkeys(a.target or known))
+    chosen = list(dict.fromkeys(a.target or known))
+    if not chosen:  # an empty table would read as a clean run
+        raise Fail(TOOL, f"no fuzz target is built in {bin_dir}")
+    return chosen
 
 
 def main(argv=None):

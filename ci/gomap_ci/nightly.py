@@ -184,6 +184,8 @@ class Night:
             stats["status"] = f"hung past {seconds}s; killed"
         elif secs < seconds * 0.9 - 1 and not arts:
             stats["status"] = f"fuzzed {secs:.0f}s of {seconds}s (exit {status})"
+        elif status != 0 and not arts:  # failed without saving anything: not a clean target
+            stats["status"] = f"exited {status} without an artifact"
         else:
             stats["status"] = "ok"
         if stats["status"] != "ok":

@@ -53,6 +53,13 @@ class FuzzFaults(ToolTest):
                 self.assertIn("did not fuzz as asked", r.stdout)
                 self.assertEqual(self.report()["verdict"], "FAILED")
 
+    def test_no_target_built_is_not_green(self):
+        for name in support.FAKE_TARGETS:
+            os.unlink(os.path.join(self.bins, name))  # only gomap-replay is left
+        r = self.fuzz("clean", "--seconds", "2", targets=())
+        self.assertOneLineError(r, code=3)
+        self.assertIn("no fuzz target is built", r.stderr)
+
     def test_a_fuzzer_that_ran_less_than_asked_is_not_green(self):
         r = self.fuzz("short", "--seconds", "5")
         self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
