@@ -39,6 +39,7 @@ fi
 [[ -x $replay && -f $replay ]] || { echo "corpus/build.sh: error: $replay is not an executable file (build it: cmake --build --preset dev --target gomap-replay)" >&2; exit 3; }
 cd "$here"
 targets=$("$replay" --list-targets | cut -f1) || { echo "corpus/build.sh: error: $replay --list-targets failed" >&2; exit 3; }
+[[ -n $targets ]] || { echo "corpus/build.sh: error: $replay --list-targets listed no target" >&2; exit 3; }
 for dir in seeds/*/; do
   t=$(basename "$dir")
   grep -qx -- "$t" <<<"$targets" || { echo "corpus/build.sh: error: seeds/$t is not a registered target (gomap-replay --list-targets)" >&2; exit 2; }

@@ -212,6 +212,8 @@ def registry(replay):
     for line in out.splitlines():
         name, _id, domains, nan = line.split("\t")[:4]
         targets.append((name, int(domains), nan == "nan"))
+    if not targets:  # writing nothing is not a success
+        fail(3, f"{replay} --list-targets listed no target")
     return targets
 
 

@@ -238,6 +238,8 @@ TEST(ProgramLooksLikeText, TextYesBinaryNo) {
   // fuzzer input that happens to be printable, and replay as binary.
   EXPECT_TRUE(text_is_text("# a regression\ntarget map_u64\nset 1 2\n"));
   EXPECT_TRUE(text_is_text("\n  target map_u64\n"));
+  // Comments may hold any UTF-8 (an em dash, an accent), whatever the file's name.
+  EXPECT_TRUE(text_is_text("# caf\xc3\xa9 \xe2\x80\x94 a regression\ntarget map_u64\nset 1 1\n"));
   EXPECT_FALSE(text_is_text("set 1 2\n"));
   EXPECT_FALSE(text_is_text("# just a comment"));
   EXPECT_FALSE(text_is_text("#a\t5"));
@@ -270,6 +272,25 @@ TEST(OpTable, DictionaryKeyCodesAreTheKeysTheyName) {
 
 // The byte table derived from kOps: each op's shares, no whole-map op in
 // the second half, and every kind reachable from its first byte.
+// The binary format is a contract with every saved crash file and seed: the
+// op a byte decodes to must never change. This is the table as shipped; a
+// change to kOps' shares that moves any slot fails here.
+TEST(OpTable, ByteTableIsTheShippedOne) {
+  using K = gh::OpKind;
+  constexpr K kShipped[gh::kKindTableSize] = {
+      K::Set, K::Set, K::Set, K::Set, K::Set, K::MoveMap, K::Get, K::Get,
+      K::Get, K::Erase, K::Erase, K::Erase, K::Erase, K::Incr, K::Incr, K::Clear,
+      K::Len, K::Compact, K::CopyCompare, K::IterStart, K::IterStart, K::IterNext, K::IterNext, K::IterNext,
+      K::IterNext, K::IterNext, K::IterEraseYielded, K::IterEraseYielded, K::IterSetYielded, K::IterStop, K::NewMap, K::Check,
+      K::Set, K::Set, K::Set, K::Set, K::Set, K::Set, K::Set, K::IterCopy,
+      K::Get, K::Get, K::Get, K::IterMove, K::Erase, K::Erase, K::Erase, K::Erase,
+      K::Erase, K::Erase, K::Incr, K::Incr, K::IterStart, K::IterStart, K::IterNext, K::IterNext,
+      K::IterNext, K::IterNext, K::IterNext, K::IterNext, K::IterNext, K::IterEraseYielded, K::IterEraseYielded, K::IterSetYielded,
+  };
+  for (std::size_t b = 0; b < gh::kKindTableSize; ++b)
+    EXPECT_EQ(gh::kKindTable[b], kShipped[b]) << "byte " << b << " decodes to another op than in the shipped format";
+}
+
 TEST(OpTable, ByteTableFollowsTheShares) {
   for (const gh::OpInfo& op : gh::kOps) {
     std::size_t any = 0, cheap = 0;

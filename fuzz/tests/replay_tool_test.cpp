@@ -174,6 +174,11 @@ TEST(ReplayTool, ModesDoNotCombine) {
   expect_clean_error(replay(d, {"--states", "--to-text", (d / "good.txt").string()}));
   expect_clean_error(replay(d, {"--to-text", "--emit-test", (d / "good.txt").string()}));
   expect_clean_error(replay(d, {"--list-targets", (d / "good.txt").string()}));
+  // Flags the chosen mode would ignore are errors too: an emitted "deep"
+  // regression that is not deep, a --target the dictionary does not use.
+  expect_clean_error(replay(d, {"--deep", "--emit-test", (d / "good.txt").string()}));
+  expect_clean_error(replay(d, {"--quiet", "--to-text", (d / "good.txt").string()}));
+  expect_clean_error(replay(d, {"--target", "map_string", "--dict", "map_u64"}));
 }
 
 TEST(ReplayTool, ListTargetsIsTheRegistry) {

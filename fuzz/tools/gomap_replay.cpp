@@ -82,6 +82,16 @@ int main(int argc, char** argv) {
     std::cerr << "gomap-replay: error: --to-text, --to-binary, --emit-test, --states, --dict, --options and --list-* do not combine\n";
     return 2;
   }
+  // --deep and --quiet change how programs run; the other modes run none.
+  if ((deep || quiet) && modes == 1 && !states) {
+    std::cerr << "gomap-replay: error: --deep and --quiet go with running programs, not with "
+                 "--to-text, --to-binary, --emit-test, --dict, --options or --list-*\n";
+    return 2;
+  }
+  if (target && (dict_target || options_target || list_targets || list_states || list_rules)) {
+    std::cerr << "gomap-replay: error: --target goes with inputs, not with --dict, --options or --list-*\n";
+    return 2;
+  }
   if (dict_target || options_target) {
     if (!inputs.empty()) {
       std::cerr << "gomap-replay: error: --dict and --options take no inputs\n";

@@ -193,9 +193,11 @@ TEST(Ctest, EveryTargetHasItsReplayTests) {
   const ToolRun tests = run(d, {CTEST_COMMAND, "--test-dir", GOMAP_BINARY_DIR, "-N"}, 60);
   ASSERT_EQ(tests.exit_code, 0) << describe(tests);
   std::istringstream lines(targets.out);
-  for (std::string line; std::getline(lines, line);) {
+  std::size_t listed = 0;
+  for (std::string line; std::getline(lines, line); ++listed) {
     const std::string t = line.substr(0, line.find('\t'));
     for (const std::string test : {"fuzz_regressions_" + t, "fuzz_corpus_" + t, "fuzz_corpus_deep_" + t})
       EXPECT_NE(tests.out.find(": " + test + "\n"), std::string::npos) << test << " is not a ctest test";
   }
+  EXPECT_EQ(listed, gh::kTargetNames.size()) << "--list-targets must list every registered target";
 }
