@@ -24,7 +24,10 @@ class InputError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-inline constexpr std::size_t kMaxInputBytes = 1 << 20;  // libFuzzer inputs here are <= 4 KiB
+// A file (text or binary) larger than this is refused. It is larger than the
+// fuzz targets' input cap (kMaxFuzzInputBytes) because the text form of a
+// program is several times the size of its binary form.
+inline constexpr std::size_t kMaxInputBytes = 1 << 20;
 
 struct LoadedProgram {
   Program program;
