@@ -28,11 +28,32 @@ std::optional<std::string> target_in_path(const fs::path& path) {
   return std::nullopt;
 }
 
+bool under_concurrent_sched(const fs::path& path) {
+  for (fs::path p = path.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
+    if (p.filename() == kConcurrentSchedName) return true;
+    if (p == p.parent_path()) break;
+  }
+  const std::string name = path.filename().string();
+  const std::string_view t = kConcurrentSchedName;
+  return name.size() > t.size() && name.compare(0, t.size(), t) == 0 &&
+         (name[t.size()] == '-' || name[t.size()] == '_' || name[t.size()] == '.');
+}
+
 }  // namespace
 
+std::string target_of(const LoadedProgram& lp) {
+  return lp.concurrent ? std::string(kConcurrentSchedName) : lp.program.target;
+}
+
+std::string text_of(const LoadedProgram& lp) {
+  return lp.concurrent ? concurrent_to_text(*lp.concurrent) : to_text(lp.program);
+}
+
 LoadedProgram load_program_file(const std::string& path, const std::optional<std::string>& forced_target) {
-  if (forced_target && !target_id(*forced_target)) {
-    throw InputError("unknown target '" + *forced_target + "' (known: " + target_list() + ")");
+  const bool forced_concurrent = forced_target && *forced_target == kConcurrentSchedName;
+  if (forced_target && !forced_concurrent && !target_id(*forced_target)) {
+    throw InputError("unknown target '" + *forced_target + "' (known: " + target_list() + " " +
+                     std::string(kConcurrentSchedName) + ")");
   }
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
@@ -53,9 +74,37 @@ LoadedProgram load_program_file(const std::string& path, const std::optional<std
 
   LoadedProgram out;
   out.path = path;
+  const bool text = fs::path(path).extension() == ".txt" || looks_like_text(bytes.data(), bytes.size());
+  const std::string_view as_text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  // A concurrent_sched program: it says so (text target line, binary header),
+  // or --target or its path says so.
+  const bool says_concurrent = text ? is_concurrent_text(as_text) : has_concurrent_header(bytes.data(), bytes.size());
+  const bool says_other = text ? false : has_binary_header(bytes.data(), bytes.size());
+  if (says_concurrent || (!says_other && (forced_concurrent || (!forced_target && !text && under_concurrent_sched(fs::path(path)))))) {
+    if (forced_target && !forced_concurrent) {
+      throw InputError(path + ": is a program for " + std::string(kConcurrentSchedName) + " (its " +
+                       (text ? "target line" : "binary header") + " says so), not for --target " + *forced_target);
+    }
+    out.form = text ? "text" : "binary";
+    if (text) {
+      try {
+        out.concurrent = parse_concurrent_text(as_text);
+      } catch (const ParseError& e) {
+        throw InputError(path + ": " + e.what());
+      }
+    } else {
+      out.concurrent = decode_concurrent(bytes.data(), bytes.size());
+    }
+    out.target_from = says_concurrent ? (text ? "text" : "header") : forced_concurrent ? "--target" : "path";
+    return out;
+  }
+  if (forced_concurrent) {
+    throw InputError(path + ": is a map program" + (says_other ? " (its binary header says so)" : std::string()) +
+                     ", not a program for --target " + std::string(kConcurrentSchedName));
+  }
   // A .txt file (regressions, seeds, --to-text output) is a text program
   // even without a `target` line: it must parse, never replay as bytes.
-  if (fs::path(path).extension() == ".txt" || looks_like_text(bytes.data(), bytes.size())) {
+  if (text) {
     out.form = "text";
     try {
       out.program = parse_text(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));

@@ -25,6 +25,7 @@
 
 #include "gomap/sharded_map.hpp"
 #include "gomap/sync_map.hpp"
+#include "gomap_harness/concurrent_features.hpp"
 #include "gomap_harness/concurrent_ops.hpp"
 #include "gomap_harness/concurrent_runner.hpp"
 #include "gomap_harness/linearizability.hpp"
@@ -84,47 +85,10 @@ gomap_harness::lin::History run(M& m, const ConcurrentInput& in) {
   return gomap_harness::run_concurrently(m, in.streams, in.nkeys);
 }
 
-// Features of what the threads did, read from the history on this thread
-// (libFuzzer's extra counters): each kind with each outcome, each pair of
-// kinds that overlapped in time on one key (or on the whole map, for range,
-// len and clear), and range sizes. They reward inputs whose schedules made
-// new kinds of operations race, which line coverage of the threads cannot
-// show (and, under TSan, may not count: see concurrent_coverage_allowlist.txt).
-constexpr std::size_t kKinds = gomap_harness::kConcOpKinds;
-constexpr std::size_t kPairBase = 2 * kKinds;
-constexpr std::size_t kRangeBase = kPairBase + kKinds * kKinds;
-constexpr std::size_t kFeatureCount = kRangeBase + 10;
-
-void record_features(const gomap_harness::lin::History& h, std::uint8_t* counters) {
-  auto bump = [&](std::size_t i) {
-    if (counters[i] != 0xff) ++counters[i];
-  };
-  std::vector<const gomap_harness::lin::Operation*> ops;
-  for (const auto& o : h.ops) ops.push_back(&o);
-  std::sort(ops.begin(), ops.end(), [](auto* a, auto* b) { return a->invoke < b->invoke; });
-  for (std::size_t i = 0; i < ops.size(); ++i) {
-    const auto& a = *ops[i];
-    const std::size_t ka = static_cast<std::size_t>(a.kind);
-    bump(2 * ka + (a.ok ? 1 : 0));
-    if (gomap_harness::conc_is_range(a.kind)) {
-      const std::size_t n = a.yielded.size();
-      bump(kRangeBase + 2 * (n == 0 ? 0 : n == 1 ? 1 : n < 4 ? 2 : n < 8 ? 3 : 4) + (a.ok ? 1 : 0));
-    }
-    const bool a_global = !gomap_harness::conc_is_point(a.kind);
-    for (std::size_t j = i + 1; j < ops.size() && ops[j]->invoke < a.ret; ++j) {
-      const auto& b = *ops[j];
-      if (b.thread == a.thread) continue;  // a callback's own nested operations
-      if (!a_global && gomap_harness::conc_is_point(b.kind) && b.key != a.key) continue;
-      const std::size_t kb = static_cast<std::size_t>(b.kind);
-      bump(kPairBase + std::min(ka, kb) * kKinds + std::max(ka, kb));
-    }
-  }
-}
-
 }  // namespace
 
 #if defined(GOMAP_LIBFUZZER)
-__attribute__((section("__libfuzzer_extra_counters"), used)) std::uint8_t gomap_concurrent_counters[kFeatureCount];
+__attribute__((section("__libfuzzer_extra_counters"), used)) std::uint8_t gomap_concurrent_counters[gomap_harness::conc_features::kFeatureCount];
 #define GOMAP_CONCURRENT_COUNTERS gomap_concurrent_counters
 #else
 #define GOMAP_CONCURRENT_COUNTERS nullptr
@@ -141,7 +105,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     gomap::ShardedMap<std::uint64_t, std::uint64_t> m(in.shards);
     h = run(m, in);
   }
-  if (std::uint8_t* counters = GOMAP_CONCURRENT_COUNTERS) record_features(h, counters);
+  if (std::uint8_t* counters = GOMAP_CONCURRENT_COUNTERS) gomap_harness::conc_features::record_features(h, counters);
   gomap_harness::lin::CheckOptions opts;
   opts.max_steps = 2'000'000;
   const gomap_harness::lin::CheckResult r = gomap_harness::lin::check(h, opts);

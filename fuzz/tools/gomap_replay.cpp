@@ -162,9 +162,9 @@ int main(int argc, char** argv) {
       continue;
     }
     if (to_text || to_binary) {
-      std::string text = gh::to_text(lp.program);
+      std::string text = gh::text_of(lp);
       if (to_binary) {
-        const std::vector<std::uint8_t> bytes = gh::encode(lp.program);
+        const std::vector<std::uint8_t> bytes = lp.concurrent ? gh::encode_concurrent(*lp.concurrent) : gh::encode(lp.program);
         text.assign(bytes.begin(), bytes.end());
       }
       if (out.empty()) {
@@ -180,12 +180,43 @@ int main(int argc, char** argv) {
           std::cerr << "gomap-replay: error: cannot write " << out << "\n";
           return 2;
         }
-        std::cout << "wrote " << out << " (" << lp.program.ops.size() << " ops, target " << lp.program.target << ")\n";
+        const std::size_t ops = lp.concurrent ? lp.concurrent->op_count() : lp.program.ops.size();
+        std::cout << "wrote " << out << " (" << ops << " ops, target " << gh::target_of(lp) << ")\n";
       }
+      continue;
+    }
+    if (emit && lp.concurrent) {
+      std::cerr << "gomap-replay: error: " << file << ": --emit-test is for map programs; keep a concurrent program "
+                   "as a text regression (--to-text) in corpus/regressions/concurrent_map/\n";
+      ++bad_inputs;
       continue;
     }
     if (emit) {
       std::cout << gh::gtest_case(lp.program, std::filesystem::path(lp.path).stem().string(), lp.path);
+      continue;
+    }
+    if (lp.concurrent) {
+      // Concurrent programs replay under the controlled scheduler: the same
+      // history, schedule and verdict every time.
+      if (states) {
+        std::cerr << "gomap-replay: error: " << file << ": --states is for map programs, not concurrent ones\n";
+        ++bad_inputs;
+        continue;
+      }
+      std::cout << "== " << file << ": " << lp.form << ", target " << gh::target_of(lp) << " (from " << lp.target_from
+                << "), " << gh::describe_concurrent(*lp.concurrent) << "\n";
+      std::cout.flush();
+      const gh::ConcurrentResult r = gh::run_concurrent(*lp.concurrent);
+      if (r.failed) {
+        ++failures;
+        std::cout << r.report;
+        std::cout << "RESULT: FAIL " << file << "\n";
+      } else {
+        ++passed;
+        if (!quiet) std::cout << gh::describe_concurrent_run(*lp.concurrent, r);
+        std::cout << "RESULT: ok " << file << "\n";
+      }
+      std::cout.flush();
       continue;
     }
     std::cout << "== " << file << ": " << lp.form << ", target " << lp.program.target << " (from " << lp.target_from

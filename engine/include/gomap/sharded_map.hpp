@@ -42,18 +42,22 @@
 #include "gomap/detail/random.hpp"
 #include "gomap/hash.hpp"
 #include "gomap/map.hpp"
+#include "gomap/sync_policy.hpp"
 
 namespace gomap {
 
-template <class K, class V, class Hash = gomap::Hash<K>, class Eq = gomap::Equal<K>>
+// Sync: where the locks and the range-start counter come from
+// (gomap/sync_policy.hpp); the default is the std types.
+template <class K, class V, class Hash = gomap::Hash<K>, class Eq = gomap::Equal<K>, SyncPolicy Sync = StdSync>
 class ShardedMap {
   using Inner = Map<K, V, Hash, Eq>;
+  using SharedMutex = typename Sync::shared_mutex;
   struct alignas(64) Shard {
-    mutable std::shared_mutex mu;
+    mutable SharedMutex mu;
     Inner m;
   };
-  using WriteLock = std::unique_lock<std::shared_mutex>;
-  using ReadLock = std::shared_lock<std::shared_mutex>;
+  using WriteLock = std::unique_lock<SharedMutex>;
+  using ReadLock = std::shared_lock<SharedMutex>;
 
  public:
   using key_type = K;
@@ -62,8 +66,20 @@ class ShardedMap {
   static constexpr std::size_t kDefaultShards = 16;
 
   explicit ShardedMap(std::size_t shards = kDefaultShards, Hash hash = Hash{}, Eq eq = Eq{})
-      : n_(shards == 0 ? 1 : shards), seed_(detail::fresh_seed()), hash_(std::move(hash)), eq_(std::move(eq)) {
+      : ShardedMap(shards, Seed{detail::fresh_seed()}, std::move(hash), std::move(eq)) {}
+  // Seeded: the shard of each key, the shards' own seeds and the order in
+  // which range visits shards all derive from `seed`, so the same operations
+  // in the same order behave the same in every run (see "Determinism" in
+  // gomap/map.hpp).
+  ShardedMap(std::size_t shards, Seed seed, Hash hash = Hash{}, Eq eq = Eq{})
+      : n_(shards == 0 ? 1 : shards),
+        seed_(detail::splitmix_mix(seed.value)),
+        hash_(std::move(hash)),
+        eq_(std::move(eq)),
+        range_starts_(detail::splitmix_mix(seed.value ^ kRangeStream)) {
     shards_ = std::make_unique<Shard[]>(n_);
+    for (std::size_t i = 0; i < n_; ++i)
+      shards_[i].m = Inner(0, Seed{detail::splitmix_mix(seed.value + (i + 1) * detail::kSplitmixStep)}, hash_, eq_);
   }
   ShardedMap(const ShardedMap&) = delete;
   ShardedMap& operator=(const ShardedMap&) = delete;
@@ -93,7 +109,7 @@ class ShardedMap {
 
   std::pair<V, bool> load_or_store(const K& key, V value) {
     Shard& s = shard_for(key);
-    std::unique_lock<std::shared_mutex> lock(s.mu);
+    WriteLock lock(s.mu);
     if (const V* v = s.m.find(key)) return {*v, true};
     s.m.insert_or_assign(key, value);
     return {std::move(value), false};
@@ -101,7 +117,7 @@ class ShardedMap {
 
   std::optional<V> load_and_delete(const K& key) {
     Shard& s = shard_for(key);
-    std::unique_lock<std::shared_mutex> lock(s.mu);
+    WriteLock lock(s.mu);
     V* v = s.m.find(key);
     if (v == nullptr) return std::nullopt;
     std::optional<V> out(std::move(*v));
@@ -111,13 +127,13 @@ class ShardedMap {
 
   void erase(const K& key) {
     Shard& s = shard_for(key);
-    std::unique_lock<std::shared_mutex> lock(s.mu);
+    WriteLock lock(s.mu);
     s.m.erase(key);
   }
 
   bool compare_and_swap(const K& key, const V& old, V new_) {
     Shard& s = shard_for(key);
-    std::unique_lock<std::shared_mutex> lock(s.mu);
+    WriteLock lock(s.mu);
     V* v = s.m.find(key);
     if (v == nullptr || !(*v == old)) return false;
     *v = std::move(new_);
@@ -126,7 +142,7 @@ class ShardedMap {
 
   bool compare_and_delete(const K& key, const V& old) {
     Shard& s = shard_for(key);
-    std::unique_lock<std::shared_mutex> lock(s.mu);
+    WriteLock lock(s.mu);
     const V* v = s.m.find(key);
     if (v == nullptr || !(*v == old)) return false;
     s.m.erase(key);
@@ -136,7 +152,10 @@ class ShardedMap {
   // fn(const K&, const V&) -> bool (false stops); see the essay.
   template <class F>
   void range(F&& fn) {
-    const std::size_t start = detail::fresh_seed() % n_;  // order is unspecified, as in Go
+    // The order is unspecified, as in Go: each range starts at the shard the
+    // next draw of this map's own stream names.
+    const std::uint64_t draw = range_starts_.fetch_add(detail::kSplitmixStep, std::memory_order_relaxed);
+    const std::size_t start = detail::splitmix_mix(draw) % n_;
     std::vector<std::pair<K, std::optional<V>>> keys;
     for (std::size_t j = 0; j < n_; ++j) {
       Shard& s = shards_[(start + j) % n_];
@@ -171,7 +190,7 @@ class ShardedMap {
 
   void clear() {
     for (std::size_t i = 0; i < n_; ++i) {
-      std::unique_lock<std::shared_mutex> lock(shards_[i].mu);
+      WriteLock lock(shards_[i].mu);
       shards_[i].m.clear();
     }
   }
@@ -194,10 +213,13 @@ class ShardedMap {
   }
   Shard& shard_for(const K& k) const { return shards_[shard_index(k)]; }
 
+  static constexpr std::uint64_t kRangeStream = 0x72616e6765ull;  // "range": keeps the two streams apart
+
   std::size_t n_;
   std::uint64_t seed_;
   Hash hash_;
   Eq eq_;
+  typename Sync::template atomic<std::uint64_t> range_starts_;
   std::unique_ptr<Shard[]> shards_;
 };
 

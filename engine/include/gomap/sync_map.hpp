@@ -99,15 +99,19 @@
 #include "gomap/detail/rc.hpp"
 #include "gomap/hash.hpp"
 #include "gomap/map.hpp"
+#include "gomap/sync_policy.hpp"
 
 namespace gomap {
 
-template <class K, class V, class Hash = gomap::Hash<K>, class Eq = gomap::Equal<K>>
+// Sync: where the atomics and the mutex come from (gomap/sync_policy.hpp);
+// the default is the std types.
+template <class K, class V, class Hash = gomap::Hash<K>, class Eq = gomap::Equal<K>, SyncPolicy Sync = StdSync>
 class SyncMap {
+  using Mutex = typename Sync::mutex;
   struct Entry;
   using EntryPtr = std::shared_ptr<Entry>;
   using Inner = Map<K, EntryPtr, Hash, Eq>;
-  using ValueRef = detail::RcRef<V>;
+  using ValueRef = detail::RcRef<V, Sync>;
 
   // Go's readOnly. Two snapshots may share one map (store of the first new
   // key republishes read_.m with amended set).
@@ -115,14 +119,14 @@ class SyncMap {
     std::shared_ptr<const Inner> m;
     bool amended = false;
   };
-  using SnapRef = detail::RcRef<ReadOnly>;
+  using SnapRef = detail::RcRef<ReadOnly, Sync>;
 
   static constexpr std::uintptr_t kDeleted = detail::kRcNull;
   static constexpr std::uintptr_t kExpunged = detail::kRcTag1;
 
   // One key's value slot; see the essay for its three states.
   struct Entry {
-    detail::AtomicRc<V> p;
+    detail::AtomicRc<V, Sync> p;
     explicit Entry(ValueRef v) : p(std::move(v)) {}
 
     std::optional<V> load() const {
@@ -225,7 +229,11 @@ class SyncMap {
   using key_type = K;
   using mapped_type = V;
 
-  SyncMap() : read_(make_snapshot(std::make_shared<const Inner>(), false)) {}
+  SyncMap() : SyncMap(Seed{detail::fresh_seed()}) {}
+  // Seeded: the seeds of every internal map (and so the order in which range
+  // walks a snapshot) derive from `seed`, so the same operations in the same
+  // order behave the same in every run (see "Determinism" in gomap/map.hpp).
+  explicit SyncMap(Seed seed) : seeds_(seed.value), read_(make_snapshot(fresh_inner_locked(), false)) {}
   SyncMap(const SyncMap&) = delete;
   SyncMap& operator=(const SyncMap&) = delete;
   ~SyncMap() = default;
@@ -236,7 +244,7 @@ class SyncMap {
     const Entry* e = find_in(read, key);
     EntryPtr held;
     if (e == nullptr && read->amended) {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::lock_guard<Mutex> lock(mu_);
       // Re-check: dirty_ may have been promoted while we waited for mu_.
       read = read_.load();
       e = find_in(read, key);
@@ -266,7 +274,7 @@ class SyncMap {
         if (e->try_swap(nv, &prev)) return prev;
       }
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<Mutex> lock(mu_);
     SnapRef read = read_.load();
     if (const EntryPtr* e = find_ptr_in(read, key)) {
       if ((*e)->unexpunge_locked()) {
@@ -292,7 +300,7 @@ class SyncMap {
         if (e->try_load_or_store(value, nv, &out)) return out;
       }
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<Mutex> lock(mu_);
     SnapRef read = read_.load();
     if (const EntryPtr* e = find_ptr_in(read, key)) {
       if ((*e)->unexpunge_locked()) dirty_->insert_or_assign(key, *e);
@@ -331,7 +339,7 @@ class SyncMap {
       if (Entry* e = find_in(read, key)) return e->try_compare_and_swap(old, new_, nv);
       if (!read->amended) return false;  // no value for key
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<Mutex> lock(mu_);
     SnapRef read = read_.load();
     if (Entry* e = find_in(read, key)) return e->try_compare_and_swap(old, new_, nv);
     bool swapped = false;
@@ -364,7 +372,7 @@ class SyncMap {
     if (read->amended) {
       // dirty_ holds keys read_ lacks. Range is O(n) anyway, so promoting
       // dirty_ now costs nothing extra and lets us walk one map.
-      std::lock_guard<std::mutex> lock(mu_);
+      std::lock_guard<Mutex> lock(mu_);
       read = read_.load();
       if (read->amended) read = promote_locked();
     }
@@ -386,9 +394,9 @@ class SyncMap {
       SnapRef read = read_.load();
       if (read->m->empty() && !read->amended) return;
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<Mutex> lock(mu_);
     SnapRef read = read_.load();
-    if (!read->m->empty() || read->amended) read_.exchange(make_snapshot(std::make_shared<const Inner>(), false));
+    if (!read->m->empty() || read->amended) read_.exchange(make_snapshot(fresh_inner_locked(), false));
     if (dirty_) dirty_->clear();
     // Do not promote the freshly emptied dirty_ at the next miss.
     misses_ = 0;
@@ -398,6 +406,16 @@ class SyncMap {
   static SnapRef make_snapshot(std::shared_ptr<const Inner> m, bool amended) {
     return SnapRef::make(ReadOnly{std::move(m), amended});
   }
+  // The seeds of internal maps: one splitmix64 stream per SyncMap. mu_ held
+  // (or the constructor running).
+  std::uint64_t next_seed_locked() const {
+    seeds_ += detail::kSplitmixStep;
+    return detail::splitmix_mix(seeds_);
+  }
+  std::shared_ptr<const Inner> fresh_inner_locked() const {
+    return std::make_shared<const Inner>(0, Seed{next_seed_locked()});
+  }
+
   static Entry* find_in(const SnapRef& read, const K& key) {
     const EntryPtr* e = read->m->find(key);
     return e ? e->get() : nullptr;
@@ -416,7 +434,7 @@ class SyncMap {
     read = read_.load();
     Entry* e = find_in(read, key);
     if (e != nullptr || !read->amended) return e;
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<Mutex> lock(mu_);
     read = read_.load();
     e = find_in(read, key);
     if (e == nullptr && read->amended) {
@@ -446,7 +464,7 @@ class SyncMap {
   void dirty_locked(const SnapRef& read) {
     if (dirty_) return;
     const Inner& m = *read->m;
-    dirty_.emplace(m.size());
+    dirty_.emplace(m.size(), Seed{next_seed_locked()});
     for (auto it = m.cbegin(); it != m.cend(); ++it) {
       if (!it.value()->try_expunge_locked()) dirty_->insert_or_assign(it.key(), it.value());
     }
@@ -471,8 +489,9 @@ class SyncMap {
   }
 
   // load() counts misses and may promote, like Go's Load: logically const.
-  mutable std::mutex mu_;
-  mutable detail::AtomicRc<ReadOnly> read_;
+  mutable Mutex mu_;
+  mutable std::uint64_t seeds_;  // guarded by mu_; declared before read_, which the constructor seeds from it
+  mutable detail::AtomicRc<ReadOnly, Sync> read_;
   mutable std::optional<Inner> dirty_;  // guarded by mu_
   mutable std::size_t misses_ = 0;      // guarded by mu_
 };

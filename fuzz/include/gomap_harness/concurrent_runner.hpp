@@ -28,8 +28,16 @@ namespace gomap_harness {
 template <class M>
 class RecordingClient {
  public:
-  RecordingClient(M& m, lin::Recorder& rec, unsigned thread, std::uint64_t nkeys)
-      : m_(m), rec_(rec), log_(rec.log(thread)), thread_(thread), nkeys_(nkeys == 0 ? 1 : nkeys), last_seen_(nkeys_, 0) {}
+  // `yield`: what the Yield op does (default std::this_thread::yield; the
+  // controlled scheduler passes its scheduling point).
+  RecordingClient(M& m, lin::Recorder& rec, unsigned thread, std::uint64_t nkeys, void (*yield)() = nullptr)
+      : m_(m),
+        rec_(rec),
+        log_(rec.log(thread)),
+        thread_(thread),
+        nkeys_(nkeys == 0 ? 1 : nkeys),
+        yield_(yield),
+        last_seen_(nkeys_, 0) {}
 
   std::uint64_t key_of(std::uint16_t code) const { return code % nkeys_; }
 
@@ -41,7 +49,8 @@ class RecordingClient {
     o.key = conc_is_point(op.kind) ? k : 0;
     switch (op.kind) {
       case ConcOpKind::Yield:
-        std::this_thread::yield();
+        if (yield_) yield_();
+        else std::this_thread::yield();
         return;
       case ConcOpKind::Load: {
         o.invoke = tick();
@@ -188,6 +197,7 @@ class RecordingClient {
   std::vector<lin::Operation>& log_;
   unsigned thread_;
   std::uint64_t nkeys_;
+  void (*yield_)();
   std::uint64_t seq_ = 0;
   std::vector<std::uint64_t> last_seen_;
 };

@@ -34,13 +34,18 @@ enum class Rule : std::uint8_t {
   Invariants,     // check_invariants()
   Exception,      // the engine threw
   Program,        // the program itself (names no known target)
+  // The concurrent maps under the controlled scheduler (concurrent_program.hpp):
+  Linearizability,  // the recorded history has no legal sequential order
+  Deadlock,         // every unfinished logical thread waits for a lock
+  Livelock,         // a run passed its bound of scheduling points
 };
 
 // The ids, kebab-case, in Rule order: what `failure-rule:` prints.
-inline constexpr std::array<std::string_view, 15> kRuleIds = {
+inline constexpr std::array<std::string_view, 18> kRuleIds = {
     "size",     "load-factor", "evacuation", "lookup",         "erase",      "clear",     "compact", "copy",
-    "move",     "iteration",   "contents",   "value-lifetime", "invariants", "exception", "program"};
-static_assert(kRuleIds.size() == static_cast<std::size_t>(Rule::Program) + 1, "one id per Rule");
+    "move",     "iteration",   "contents",   "value-lifetime", "invariants", "exception", "program",
+    "linearizability", "deadlock", "livelock"};
+static_assert(kRuleIds.size() == static_cast<std::size_t>(Rule::Livelock) + 1, "one id per Rule");
 
 constexpr std::string_view rule_id(Rule r) { return kRuleIds[static_cast<std::size_t>(r)]; }
 inline std::optional<Rule> rule_from_id(std::string_view id) {

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "gomap_harness/concurrent_program.hpp"
 #include "gomap_harness/program.hpp"
 
 namespace gomap_harness {
@@ -31,10 +32,19 @@ inline constexpr std::size_t kMaxInputBytes = 1 << 20;
 
 struct LoadedProgram {
   Program program;
+  // Set instead of `program` for a concurrent_sched program (its text names
+  // that target, its binary header carries kConcurrentSchedId, its path is
+  // under a concurrent_sched folder, or --target says so).
+  std::optional<ConcurrentProgram> concurrent;
   std::string path;
   std::string form;          // "text" or "binary"
   std::string target_from;   // how the target was found: "--target", "header", "text", "path"
 };
+
+// The target a loaded program runs as: its map target or concurrent_sched.
+std::string target_of(const LoadedProgram& lp);
+// Its text form (to_text or concurrent_to_text).
+std::string text_of(const LoadedProgram& lp);
 
 // `forced_target`: from --target; must be a known target.
 LoadedProgram load_program_file(const std::string& path, const std::optional<std::string>& forced_target);

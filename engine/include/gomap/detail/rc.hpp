@@ -13,13 +13,16 @@
 #include <cstdlib>
 #include <utility>
 
+#include "gomap/sync_policy.hpp"
+
 namespace gomap::detail {
 
 // A heap object with an intrusive reference count. `value` is immutable once
 // the box is shared. `refs` is signed: see AtomicRc for how it is kept.
-template <class T>
+// Sync: the sync policy (gomap/sync_policy.hpp) the count's atomic comes from.
+template <class T, class Sync = StdSync>
 struct RcBox {
-  std::atomic<std::int64_t> refs;
+  typename Sync::template atomic<std::int64_t> refs;
   T value;
   template <class... A>
   explicit RcBox(A&&... a) : refs(1), value(std::forward<A>(a)...) {}
@@ -32,14 +35,14 @@ inline constexpr std::uintptr_t kRcTag1 = 1;
 
 inline bool rc_counted(std::uintptr_t bits) noexcept { return bits > kRcTag1; }
 
-// An owned reference to an RcBox<T>, or one of the tags (which own nothing).
-template <class T>
+// An owned reference to an RcBox<T, Sync>, or one of the tags (which own nothing).
+template <class T, class Sync = StdSync>
 class RcRef {
  public:
   RcRef() = default;
   template <class... A>
   static RcRef make(A&&... a) {
-    return adopt(reinterpret_cast<std::uintptr_t>(new RcBox<T>(std::forward<A>(a)...)));
+    return adopt(reinterpret_cast<std::uintptr_t>(new RcBox<T, Sync>(std::forward<A>(a)...)));
   }
   static RcRef tag(std::uintptr_t t) noexcept { return adopt(t); }
   // Takes over a reference the caller already owns (bits from release()).
@@ -78,15 +81,15 @@ class RcRef {
   const T& operator*() const noexcept { return box()->value; }
   const T* operator->() const noexcept { return &box()->value; }
 
-  static RcBox<T>* box_of(std::uintptr_t bits) noexcept { return reinterpret_cast<RcBox<T>*>(bits); }
+  static RcBox<T, Sync>* box_of(std::uintptr_t bits) noexcept { return reinterpret_cast<RcBox<T, Sync>*>(bits); }
   // Adds `delta` to the count; whoever brings it to exactly zero deletes the
   // box (acq_rel: after every other party's last use of it).
-  static void add(RcBox<T>* b, std::int64_t delta) noexcept {
+  static void add(RcBox<T, Sync>* b, std::int64_t delta) noexcept {
     if (b->refs.fetch_add(delta, std::memory_order_acq_rel) + delta == 0) delete b;
   }
 
  private:
-  RcBox<T>* box() const noexcept { return box_of(bits_); }
+  RcBox<T, Sync>* box() const noexcept { return box_of(bits_); }
   std::uintptr_t bits_ = kRcNull;
 };
 
@@ -119,8 +122,9 @@ class RcRef {
 // Rule: a box is published into a slot at most once (every store publishes a
 // freshly made box). With the reader holding its own reference while it
 // checks whether the word still names the box, this rules out ABA there.
-template <class T>
+template <class T, class Sync = StdSync>
 class AtomicRc {
+  using Ref = RcRef<T, Sync>;
   static constexpr unsigned kPtrBits = 48;
   static constexpr std::uint64_t kPtrMask = (std::uint64_t(1) << kPtrBits) - 1;
   static constexpr std::uint64_t kLoan = std::uint64_t(1) << kPtrBits;
@@ -128,23 +132,23 @@ class AtomicRc {
   static_assert(sizeof(std::uintptr_t) == 8, "gomap::AtomicRc packs a pointer and a count into 64 bits");
 
  public:
-  explicit AtomicRc(RcRef<T> init) : word_(publishable(init)) {}
+  explicit AtomicRc(Ref init) : word_(publishable(init)) {}
   AtomicRc(const AtomicRc&) = delete;
   AtomicRc& operator=(const AtomicRc&) = delete;
   // The owner guarantees that no thread still uses the slot (no loans).
   ~AtomicRc() { (void)take_out(word_.load(std::memory_order_acquire), false); }
 
   // A reference to the current box, or the current tag.
-  RcRef<T> load() const noexcept {
+  Ref load() const noexcept {
     constexpr std::memory_order kBorrow = std::memory_order_acquire;
     std::uint64_t cur = word_.load(kBorrow);
     std::uintptr_t p;
     for (;;) {
       p = cur & kPtrMask;
-      if (!rc_counted(p)) return RcRef<T>::tag(p);  // nothing to pin
+      if (!rc_counted(p)) return Ref::tag(p);  // nothing to pin
       if (word_.compare_exchange_weak(cur, cur + kLoan, kBorrow, kBorrow)) break;
     }
-    RcBox<T>* b = RcRef<T>::box_of(p);
+    RcBox<T, Sync>* b = Ref::box_of(p);
     b->refs.fetch_add(1, std::memory_order_relaxed);  // safe: our loan pins b
     // Return the loan. Our reference keeps b alive and b is never published
     // again, so the word names b only if b was not taken out since we
@@ -152,19 +156,19 @@ class AtomicRc {
     std::uint64_t now = word_.load(std::memory_order_relaxed);
     for (;;) {
       if ((now & kPtrMask) != p) {
-        RcRef<T>::add(b, -1);  // taken out: pay the loan the writer took over
+        Ref::add(b, -1);  // taken out: pay the loan the writer took over
         break;
       }
       if (word_.compare_exchange_weak(now, now - kLoan, std::memory_order_relaxed, std::memory_order_relaxed)) break;
     }
-    return RcRef<T>::adopt(p);
+    return Ref::adopt(p);
   }
 
   // The current pointer bits, for comparisons only: never dereference them.
   std::uintptr_t peek() const noexcept { return word_.load(std::memory_order_relaxed) & kPtrMask; }
 
   // Publishes `desired`; returns a reference to what the slot held.
-  RcRef<T> exchange(RcRef<T> desired) noexcept {
+  Ref exchange(Ref desired) noexcept {
     const std::uint64_t old = word_.exchange(publishable(desired), std::memory_order_acq_rel);
     return take_out(old, true);
   }
@@ -172,7 +176,7 @@ class AtomicRc {
   // If the slot holds `expected` (pointer bits), publishes `desired` (taking
   // it from the caller) and stores a reference to the old box in *old_out (or
   // drops it). Otherwise leaves both alone and returns false.
-  bool compare_exchange(std::uintptr_t expected, RcRef<T>& desired, RcRef<T>* old_out = nullptr) noexcept {
+  bool compare_exchange(std::uintptr_t expected, Ref& desired, Ref* old_out = nullptr) noexcept {
     std::uint64_t cur = word_.load(std::memory_order_relaxed);
     if ((cur & kPtrMask) != expected) return false;
     const std::uint64_t want = publishable(desired);
@@ -184,40 +188,40 @@ class AtomicRc {
         return false;
       }
     }
-    RcRef<T> old = take_out(cur, old_out != nullptr);
+    Ref old = take_out(cur, old_out != nullptr);
     if (old_out) *old_out = std::move(old);
     return true;
   }
 
  private:
   // Turns the caller's reference into the in-slot bias; returns the word.
-  static std::uint64_t publishable(RcRef<T>& r) noexcept {
+  static std::uint64_t publishable(Ref& r) noexcept {
     const std::uintptr_t bits = r.release();
     if ((bits & ~kPtrMask) != 0) {
       std::fprintf(stderr, "fatal error: gomap::AtomicRc: pointer %p does not fit in 48 bits\n",
                    reinterpret_cast<void*>(bits));
       std::abort();
     }
-    if (rc_counted(bits)) RcRef<T>::box_of(bits)->refs.fetch_add(kInSlot - 1, std::memory_order_relaxed);
+    if (rc_counted(bits)) Ref::box_of(bits)->refs.fetch_add(kInSlot - 1, std::memory_order_relaxed);
     return bits;
   }
   // Undoes publishable() for a box that was never made visible.
-  static RcRef<T> unpublish(std::uint64_t word) noexcept {
-    if (rc_counted(word)) RcRef<T>::box_of(word)->refs.fetch_add(1 - kInSlot, std::memory_order_relaxed);
-    return RcRef<T>::adopt(word);
+  static Ref unpublish(std::uint64_t word) noexcept {
+    if (rc_counted(word)) Ref::box_of(word)->refs.fetch_add(1 - kInSlot, std::memory_order_relaxed);
+    return Ref::adopt(word);
   }
   // The box of `old` (a word just taken out of the slot) leaves the slot:
   // its bias goes, the loans still out on it become debts its borrowers pay,
   // and the caller gets a reference if it asks for one.
-  static RcRef<T> take_out(std::uint64_t old, bool keep) noexcept {
+  static Ref take_out(std::uint64_t old, bool keep) noexcept {
     const std::uintptr_t p = old & kPtrMask;
-    if (!rc_counted(p)) return RcRef<T>::tag(p);
+    if (!rc_counted(p)) return Ref::tag(p);
     const std::int64_t loans = static_cast<std::int64_t>(old >> kPtrBits);
-    RcRef<T>::add(RcRef<T>::box_of(p), loans - kInSlot + (keep ? 1 : 0));
-    return keep ? RcRef<T>::adopt(p) : RcRef<T>::tag(kRcNull);
+    Ref::add(Ref::box_of(p), loans - kInSlot + (keep ? 1 : 0));
+    return keep ? Ref::adopt(p) : Ref::tag(kRcNull);
   }
 
-  mutable std::atomic<std::uint64_t> word_;
+  mutable typename Sync::template atomic<std::uint64_t> word_;
 };
 
 }  // namespace gomap::detail

@@ -1,0 +1,543 @@
+// The controlled scheduler (see scheduler.hpp for the design).
+//
+// Control flow. run() is the scheduler: it lives on the caller's stack (the
+// "main" fiber). Each logical thread is a fiber that runs until its next
+// scheduling point and then switches back to main, having left its state
+// (ready, waiting on a lock, done) in its Slot; main asks the Chooser which
+// thread goes next and switches to it. Two switches per point keep every
+// decision in one place (main) and every fiber's stack independent.
+//
+// What TSan must not see as races: the Slot fields that a fiber writes and
+// main reads are relaxed atomics (no happens-before edge, no report). The
+// scheduler's own bookkeeping is touched by main only.
+#include "gomap_harness/scheduler.hpp"
+
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <string>
+
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GOMAP_SCHED_TSAN 1
+#endif
+#if __has_feature(address_sanitizer)
+#define GOMAP_SCHED_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define GOMAP_SCHED_TSAN 1
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define GOMAP_SCHED_ASAN 1
+#endif
+
+#if defined(GOMAP_SCHED_TSAN)
+#include <sanitizer/tsan_interface.h>
+#endif
+#if defined(GOMAP_SCHED_ASAN)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+namespace gomap_harness::sched {
+namespace {
+
+constexpr std::size_t kStackBytes = 512 * 1024;  // sanitizer frames are large; the maps' recursion is shallow
+
+enum class State : std::uint8_t { Ready, Waiting, Done };
+
+struct Stack {
+  void* base = nullptr;  // mapping, guard page first
+  std::size_t size = 0;
+  void* bottom() const { return static_cast<char*>(base) + 4096; }
+  std::size_t usable() const { return size - 4096; }
+};
+
+Stack map_stack() {
+  Stack s;
+  s.size = kStackBytes + 4096;
+  s.base = mmap(nullptr, s.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (s.base == MAP_FAILED) {
+    std::fprintf(stderr, "gomap scheduler: cannot map a fiber stack: %s\n", std::strerror(errno));
+    std::abort();
+  }
+  mprotect(s.base, 4096, PROT_NONE);  // a guard page: an overflow faults instead of corrupting
+  return s;
+}
+
+struct Slot {
+  ucontext_t ctx{};
+  Stack stack;
+  const std::function<void()>* body = nullptr;
+  // Written by the fiber, read by main: relaxed atomics (see the top).
+  std::atomic<State> state{State::Ready};
+  std::atomic<bool (*)(const void*)> ready_fn{nullptr};
+  std::atomic<const void*> wait_obj{nullptr};
+  std::atomic<const char*> wait_what{nullptr};
+  std::atomic<std::uintptr_t> site{0};  // code address of the last scheduling point (feedback only)
+  bool started = false;
+#if defined(GOMAP_SCHED_TSAN)
+  void* tsan_fiber = nullptr;
+#endif
+#if defined(GOMAP_SCHED_ASAN)
+  void* fake_stack = nullptr;
+#endif
+};
+
+struct Machine {
+  ucontext_t main_ctx{};
+  std::vector<std::unique_ptr<Slot>> slots;  // stacks are kept across runs
+  unsigned current = 0;
+  bool running = false;
+#if defined(GOMAP_SCHED_TSAN)
+  void* tsan_main = nullptr;
+#endif
+#if defined(GOMAP_SCHED_ASAN)
+  void* main_fake_stack = nullptr;
+  const void* main_bottom = nullptr;
+  std::size_t main_size = 0;
+#endif
+};
+
+// Written by main before any fiber starts (fiber start synchronises with it)
+// and read by the fibers: the machine of the run in progress.
+Machine* g_machine = nullptr;
+
+Machine& machine() {
+  static Machine m;
+  return m;
+}
+
+// ---- switching ------------------------------------------------------------
+
+// From fiber `s` back to main. `sync`: only when the fiber ends (a join).
+void to_main(Slot& s, bool sync) {
+  Machine& m = *g_machine;
+#if defined(GOMAP_SCHED_TSAN)
+  __tsan_switch_to_fiber(m.tsan_main, sync ? 0 : __tsan_switch_to_fiber_no_sync);
+#else
+  (void)sync;
+#endif
+#if defined(GOMAP_SCHED_ASAN)
+  const bool ending = s.state.load(std::memory_order_relaxed) == State::Done;
+  __sanitizer_start_switch_fiber(ending ? nullptr : &s.fake_stack, m.main_bottom, m.main_size);
+#endif
+  swapcontext(&s.ctx, &m.main_ctx);
+#if defined(GOMAP_SCHED_ASAN)
+  __sanitizer_finish_switch_fiber(s.fake_stack, nullptr, nullptr);
+#endif
+}
+
+// From main to fiber `s`. `sync`: only for the fiber's first run (a start).
+void to_fiber(Machine& m, Slot& s, bool sync) {
+#if defined(GOMAP_SCHED_TSAN)
+  __tsan_switch_to_fiber(s.tsan_fiber, sync ? 0 : __tsan_switch_to_fiber_no_sync);
+#else
+  (void)sync;
+#endif
+#if defined(GOMAP_SCHED_ASAN)
+  __sanitizer_start_switch_fiber(&m.main_fake_stack, s.stack.bottom(), s.stack.usable());
+#endif
+  swapcontext(&m.main_ctx, &s.ctx);
+#if defined(GOMAP_SCHED_ASAN)
+  __sanitizer_finish_switch_fiber(m.main_fake_stack, nullptr, nullptr);
+#endif
+}
+
+void fiber_entry() {
+  Machine& m = *g_machine;
+  Slot& s = *m.slots[m.current];
+#if defined(GOMAP_SCHED_ASAN)
+  // The first switch into this fiber came from main: learn main's stack.
+  __sanitizer_finish_switch_fiber(nullptr, &m.main_bottom, &m.main_size);
+#endif
+  // Started (synchronised with the caller, like thread creation); wait for
+  // the first turn, so that every thread starts before any runs.
+  to_main(s, false);
+  try {
+    (*s.body)();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gomap scheduler: logical thread %u threw: %s\n", m.current, e.what());
+    std::abort();
+  } catch (...) {
+    std::fprintf(stderr, "gomap scheduler: logical thread %u threw\n", m.current);
+    std::abort();
+  }
+  s.state.store(State::Done, std::memory_order_relaxed);
+  to_main(s, /*sync=*/true);
+  std::fprintf(stderr, "gomap scheduler: a finished logical thread was resumed\n");
+  std::abort();
+}
+
+bool enabled(const Slot& s) {
+  switch (s.state.load(std::memory_order_relaxed)) {
+    case State::Ready: return true;
+    case State::Done: return false;
+    case State::Waiting: {
+      auto* fn = s.ready_fn.load(std::memory_order_relaxed);
+      return fn(s.wait_obj.load(std::memory_order_relaxed));
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+const char* outcome_name(Outcome o) {
+  switch (o) {
+    case Outcome::Finished: return "finished";
+    case Outcome::Deadlock: return "deadlock";
+    case Outcome::Livelock: return "livelock";
+  }
+  return "?";
+}
+
+bool active() { return g_machine != nullptr && g_machine->running; }
+
+void point() {
+  Machine* m = g_machine;
+  if (m == nullptr || !m->running) return;
+  Slot& s = *m->slots[m->current];
+  s.site.store(reinterpret_cast<std::uintptr_t>(__builtin_return_address(0)), std::memory_order_relaxed);
+  to_main(s, false);
+}
+
+void wait_until(bool (*ready)(const void*), const void* obj, const char* what) {
+  Machine* m = g_machine;
+  if (m == nullptr || !m->running) {
+    std::fprintf(stderr, "gomap scheduler: %s would block outside a scheduled run\n", what);
+    std::abort();
+  }
+  Slot& s = *m->slots[m->current];
+  s.ready_fn.store(ready, std::memory_order_relaxed);
+  s.wait_obj.store(obj, std::memory_order_relaxed);
+  s.wait_what.store(what, std::memory_order_relaxed);
+  s.state.store(State::Waiting, std::memory_order_relaxed);
+  to_main(s, false);
+  // Main resumes a waiting thread only once ready(obj) holds.
+  s.state.store(State::Ready, std::memory_order_relaxed);
+}
+
+RunReport run(const std::vector<std::function<void()>>& bodies, Chooser& chooser, const Limits& limits) {
+  Machine& m = machine();
+  if (m.running) {
+    std::fprintf(stderr, "gomap scheduler: run() is not reentrant\n");
+    std::abort();
+  }
+  const unsigned n = static_cast<unsigned>(bodies.size());
+  while (m.slots.size() < n) {
+    auto s = std::make_unique<Slot>();
+    s->stack = map_stack();
+    m.slots.push_back(std::move(s));
+  }
+  g_machine = &m;
+#if defined(GOMAP_SCHED_TSAN)
+  m.tsan_main = __tsan_get_current_fiber();
+#endif
+  for (unsigned i = 0; i < n; ++i) {
+    Slot& s = *m.slots[i];
+    s.body = &bodies[i];
+    s.state.store(State::Ready, std::memory_order_relaxed);
+    s.started = false;
+#if defined(GOMAP_SCHED_ASAN)
+    // A previous run may have left this stack poisoned (fibers do not return).
+    ASAN_UNPOISON_MEMORY_REGION(s.stack.bottom(), s.stack.usable());
+    s.fake_stack = nullptr;
+#endif
+    getcontext(&s.ctx);
+    s.ctx.uc_stack.ss_sp = s.stack.bottom();
+    s.ctx.uc_stack.ss_size = s.stack.usable();
+    s.ctx.uc_link = nullptr;
+    makecontext(&s.ctx, fiber_entry, 0);
+#if defined(GOMAP_SCHED_TSAN)
+    s.tsan_fiber = __tsan_create_fiber(0);
+#endif
+  }
+  m.running = true;
+  // Start every thread first (the only synchronising switches into them):
+  // each runs up to its first turn and comes back.
+  for (unsigned i = 0; i < n; ++i) {
+    m.current = i;
+    Slot& s = *m.slots[i];
+    s.started = true;
+    to_fiber(m, s, /*sync=*/true);
+  }
+
+  RunReport report;
+  std::vector<unsigned> choices;
+  choices.reserve(n);
+  unsigned current = 0;
+  for (;;) {
+    choices.clear();
+    bool all_done = true;
+    for (unsigned i = 0; i < n; ++i) {
+      const Slot& s = *m.slots[i];
+      if (s.state.load(std::memory_order_relaxed) != State::Done) all_done = false;
+      if (enabled(s)) choices.push_back(i);
+    }
+    if (all_done) break;
+    if (choices.empty()) {
+      report.outcome = Outcome::Deadlock;
+      for (unsigned i = 0; i < n; ++i) {
+        const Slot& s = *m.slots[i];
+        if (s.state.load(std::memory_order_relaxed) == State::Waiting)
+          report.detail += "thread " + std::to_string(i) + " waits for " + s.wait_what.load(std::memory_order_relaxed) + "; ";
+      }
+      break;
+    }
+    if (report.steps >= limits.max_steps) {
+      report.outcome = Outcome::Livelock;
+      report.detail = "no run ended after " + std::to_string(limits.max_steps) + " scheduling points";
+      break;
+    }
+    unsigned next = choices[0];
+    if (choices.size() > 1) {
+      next = chooser.choose(current, choices);
+      if (std::find(choices.begin(), choices.end(), next) == choices.end()) next = choices[0];
+      const bool current_enabled = std::find(choices.begin(), choices.end(), current) != choices.end();
+      if (current_enabled && next != current) report.preemptions_at.push_back(static_cast<unsigned>(report.decisions.size()));
+      report.decisions.push_back(static_cast<std::uint8_t>(next));
+    }
+    ++report.steps;
+    if (limits.switch_counters && next != current) {
+      const std::uint64_t from = m.slots[current]->site.load(std::memory_order_relaxed);
+      const std::uint64_t to = m.slots[next]->site.load(std::memory_order_relaxed);
+      std::uint64_t h = from * 0x9e3779b97f4a7c15ull ^ (to + 0x632be59bd9b4e019ull);
+      h ^= h >> 29;
+      std::uint8_t& c = limits.switch_counters[h % limits.switch_counter_count];
+      if (c != 0xff) ++c;
+    }
+    current = next;
+    m.current = next;
+    to_fiber(m, *m.slots[next], /*sync=*/false);
+  }
+
+  m.running = false;
+#if defined(GOMAP_SCHED_TSAN)
+  for (unsigned i = 0; i < n; ++i) {
+    Slot& s = *m.slots[i];
+    // A fiber that never finished (deadlock, livelock) is abandoned; TSan
+    // forgets it either way.
+    __tsan_destroy_fiber(s.tsan_fiber);
+    s.tsan_fiber = nullptr;
+  }
+#endif
+  g_machine = nullptr;
+  return report;
+}
+
+// ---- strategies -----------------------------------------------------------
+
+unsigned ByteChooser::choose(unsigned current, const std::vector<unsigned>& enabled) {
+  if (next_ >= bytes_.size()) {
+    // Out of bytes: no more preemptions.
+    return std::find(enabled.begin(), enabled.end(), current) != enabled.end() ? current : enabled.front();
+  }
+  const unsigned want = bytes_[next_++] % threads_;
+  for (unsigned t : enabled)
+    if (t >= want) return t;
+  return enabled.front();
+}
+
+namespace {
+std::uint64_t mix(std::uint64_t& state) {
+  state += 0x9e3779b97f4a7c15ull;
+  std::uint64_t z = state;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+}  // namespace
+
+PctChooser::PctChooser(std::uint64_t seed, unsigned depth, unsigned threads, std::uint64_t steps) {
+  std::uint64_t state = seed;
+  const unsigned d = depth == 0 ? 1 : depth;
+  // Initial priorities: a random permutation of d .. d+threads-1, above the
+  // d-1 change-point priorities 1 .. d-1.
+  std::vector<std::uint64_t> prio(threads);
+  for (unsigned i = 0; i < threads; ++i) prio[i] = d + i;
+  for (unsigned i = threads; i > 1; --i) std::swap(prio[i - 1], prio[mix(state) % i]);
+  priority_ = std::move(prio);
+  const std::uint64_t k = steps == 0 ? 1 : steps;
+  for (unsigned i = 1; i < d; ++i) change_steps_.push_back(1 + mix(state) % k);
+}
+
+unsigned PctChooser::choose(unsigned current, const std::vector<unsigned>& enabled) {
+  ++step_;
+  // At the i-th change point the running thread drops to priority d - i,
+  // below every initial priority and below earlier change points.
+  for (std::size_t i = 0; i < change_steps_.size(); ++i) {
+    if (change_steps_[i] == step_ && current < priority_.size()) priority_[current] = change_steps_.size() - i;
+  }
+  unsigned best = enabled.front();
+  for (unsigned t : enabled)
+    if (priority_[t] > priority_[best]) best = t;
+  return best;
+}
+
+// ---- bounded exhaustive exploration ---------------------------------------
+
+namespace {
+
+// Follows a forced prefix of choices, then the non-preempting default (the
+// current thread if it can run, else the next enabled one round-robin),
+// recording at each decision what else could have been chosen.
+class PrefixChooser final : public Chooser {
+ public:
+  struct Decision {
+    std::vector<unsigned> enabled;
+    unsigned current = 0;
+    unsigned chosen = 0;
+    unsigned preemptions_before = 0;
+  };
+  explicit PrefixChooser(std::vector<unsigned> prefix) : prefix_(std::move(prefix)) {}
+  unsigned choose(unsigned current, const std::vector<unsigned>& enabled) override {
+    Decision d;
+    d.enabled = enabled;
+    d.current = current;
+    d.preemptions_before = preemptions_;
+    const bool current_enabled = std::find(enabled.begin(), enabled.end(), current) != enabled.end();
+    if (log_.size() < prefix_.size()) {
+      d.chosen = prefix_[log_.size()];
+    } else if (current_enabled) {
+      d.chosen = current;
+    } else {
+      d.chosen = enabled.front();
+      for (unsigned t : enabled)
+        if (t > current) {
+          d.chosen = t;
+          break;
+        }
+    }
+    if (current_enabled && d.chosen != current) ++preemptions_;
+    log_.push_back(d);
+    return d.chosen;
+  }
+  const std::vector<Decision>& log() const { return log_; }
+
+ private:
+  std::vector<unsigned> prefix_;
+  std::vector<Decision> log_;
+  unsigned preemptions_ = 0;
+};
+
+}  // namespace
+
+Exploration explore_bounded(unsigned threads, unsigned preemption_bound, std::size_t max_runs,
+                            const std::function<bool(Chooser&)>& once) {
+  (void)threads;
+  Exploration ex;
+  // Depth-first: each run's decisions, with the alternatives at each point
+  // that stay within the bound, extend the stack of prefixes still to run.
+  std::vector<std::vector<unsigned>> todo{{}};
+  while (!todo.empty()) {
+    if (ex.runs >= max_runs) return ex;
+    const std::vector<unsigned> prefix = std::move(todo.back());
+    todo.pop_back();
+    PrefixChooser chooser(prefix);
+    ++ex.runs;
+    if (once(chooser)) {
+      ex.stopped = true;
+      return ex;
+    }
+    const auto& log = chooser.log();
+    // Alternatives only past the forced prefix: the ones inside it were
+    // pushed by the run that created this prefix. Pushed deepest last so
+    // that the deepest alternative runs first.
+    for (std::size_t i = prefix.size(); i < log.size(); ++i) {
+      const auto& d = log[i];
+      const bool current_enabled = std::find(d.enabled.begin(), d.enabled.end(), d.current) != d.enabled.end();
+      for (unsigned alt : d.enabled) {
+        if (alt == d.chosen) continue;
+        const unsigned cost = d.preemptions_before + ((current_enabled && alt != d.current) ? 1 : 0);
+        if (cost > preemption_bound) continue;
+        std::vector<unsigned> p;
+        p.reserve(i + 1);
+        for (std::size_t j = 0; j < i; ++j) p.push_back(log[j].chosen);
+        p.push_back(alt);
+        todo.push_back(std::move(p));
+      }
+    }
+  }
+  ex.exhausted = true;
+  return ex;
+}
+
+// ---- the scheduled locks --------------------------------------------------
+
+bool Mutex::free(const void* self) { return !static_cast<const Mutex*>(self)->held_.load(std::memory_order_relaxed); }
+
+void Mutex::lock() {
+  point();
+  while (!m_.try_lock()) wait_until(&Mutex::free, this, "a mutex");
+  held_.store(true, std::memory_order_relaxed);
+}
+
+bool Mutex::try_lock() {
+  point();
+  if (!m_.try_lock()) return false;
+  held_.store(true, std::memory_order_relaxed);
+  return true;
+}
+
+void Mutex::unlock() {
+  point();
+  held_.store(false, std::memory_order_relaxed);
+  m_.unlock();
+}
+
+bool SharedMutex::free_for_write(const void* self) {
+  const auto* m = static_cast<const SharedMutex*>(self);
+  return !m->writer_.load(std::memory_order_relaxed) && m->readers_.load(std::memory_order_relaxed) == 0;
+}
+
+bool SharedMutex::free_for_read(const void* self) {
+  return !static_cast<const SharedMutex*>(self)->writer_.load(std::memory_order_relaxed);
+}
+
+void SharedMutex::lock() {
+  point();
+  while (!m_.try_lock()) wait_until(&SharedMutex::free_for_write, this, "a shared mutex (exclusive)");
+  writer_.store(true, std::memory_order_relaxed);
+}
+
+bool SharedMutex::try_lock() {
+  point();
+  if (!m_.try_lock()) return false;
+  writer_.store(true, std::memory_order_relaxed);
+  return true;
+}
+
+void SharedMutex::unlock() {
+  point();
+  writer_.store(false, std::memory_order_relaxed);
+  m_.unlock();
+}
+
+void SharedMutex::lock_shared() {
+  point();
+  while (!m_.try_lock_shared()) wait_until(&SharedMutex::free_for_read, this, "a shared mutex (shared)");
+  readers_.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool SharedMutex::try_lock_shared() {
+  point();
+  if (!m_.try_lock_shared()) return false;
+  readers_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void SharedMutex::unlock_shared() {
+  point();
+  readers_.fetch_sub(1, std::memory_order_relaxed);
+  m_.unlock_shared();
+}
+
+}  // namespace gomap_harness::sched
