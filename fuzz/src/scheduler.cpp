@@ -82,7 +82,7 @@ struct Slot {
   std::atomic<const void*> wait_obj{nullptr};
   std::atomic<const char*> wait_what{nullptr};
   std::atomic<std::uintptr_t> site{0};  // code address of the last scheduling point (feedback only)
-  bool started = false;
+  bool parked = false;  // its last body returned: it waits in fiber_entry's loop to be started again
 #if defined(GOMAP_SCHED_TSAN)
   void* tsan_fiber = nullptr;
 #endif
@@ -94,8 +94,10 @@ struct Slot {
 struct Machine {
   ucontext_t main_ctx{};
   std::vector<std::unique_ptr<Slot>> slots;  // stacks are kept across runs
-  unsigned current = 0;
-  bool running = false;
+  // Read by the running fiber at each point, written by main between turns:
+  // relaxed atomics, for the reason at the top.
+  std::atomic<unsigned> current{0};
+  std::atomic<bool> running{false};
 #if defined(GOMAP_SCHED_TSAN)
   void* tsan_main = nullptr;
 #endif
@@ -126,8 +128,7 @@ void to_main(Slot& s, bool sync) {
   (void)sync;
 #endif
 #if defined(GOMAP_SCHED_ASAN)
-  const bool ending = s.state.load(std::memory_order_relaxed) == State::Done;
-  __sanitizer_start_switch_fiber(ending ? nullptr : &s.fake_stack, m.main_bottom, m.main_size);
+  __sanitizer_start_switch_fiber(&s.fake_stack, m.main_bottom, m.main_size);  // fibers never end
 #endif
   swapcontext(&s.ctx, &m.main_ctx);
 #if defined(GOMAP_SCHED_ASAN)
@@ -151,29 +152,34 @@ void to_fiber(Machine& m, Slot& s, bool sync) {
 #endif
 }
 
+// A fiber runs one body per run, forever: after a body returns it reports
+// done (a join) and waits to be started again by the next run. Re-entering
+// the function instead would grow TSan's shadow call stack of the fiber by a
+// few frames every run (the old frames never return), and every stack TSan
+// records would get longer.
 void fiber_entry() {
   Machine& m = *g_machine;
-  Slot& s = *m.slots[m.current];
+  Slot& s = *m.slots[m.current.load(std::memory_order_relaxed)];
 #if defined(GOMAP_SCHED_ASAN)
   // The first switch into this fiber came from main: learn main's stack.
   __sanitizer_finish_switch_fiber(nullptr, &m.main_bottom, &m.main_size);
 #endif
-  // Started (synchronised with the caller, like thread creation); wait for
-  // the first turn, so that every thread starts before any runs.
-  to_main(s, false);
-  try {
-    (*s.body)();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "gomap scheduler: logical thread %u threw: %s\n", m.current, e.what());
-    std::abort();
-  } catch (...) {
-    std::fprintf(stderr, "gomap scheduler: logical thread %u threw\n", m.current);
-    std::abort();
+  for (;;) {
+    // Started (synchronised with the caller, like thread creation); wait for
+    // the first turn, so that every thread starts before any runs.
+    to_main(s, false);
+    try {
+      (*s.body)();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "gomap scheduler: logical thread %u threw: %s\n", m.current.load(), e.what());
+      std::abort();
+    } catch (...) {
+      std::fprintf(stderr, "gomap scheduler: logical thread %u threw\n", m.current.load());
+      std::abort();
+    }
+    s.state.store(State::Done, std::memory_order_relaxed);
+    to_main(s, /*sync=*/true);
   }
-  s.state.store(State::Done, std::memory_order_relaxed);
-  to_main(s, /*sync=*/true);
-  std::fprintf(stderr, "gomap scheduler: a finished logical thread was resumed\n");
-  std::abort();
 }
 
 bool enabled(const Slot& s) {
@@ -199,23 +205,23 @@ const char* outcome_name(Outcome o) {
   return "?";
 }
 
-bool active() { return g_machine != nullptr && g_machine->running; }
+bool active() { return g_machine != nullptr && g_machine->running.load(std::memory_order_relaxed); }
 
 void point() {
   Machine* m = g_machine;
-  if (m == nullptr || !m->running) return;
-  Slot& s = *m->slots[m->current];
+  if (m == nullptr || !m->running.load(std::memory_order_relaxed)) return;
+  Slot& s = *m->slots[m->current.load(std::memory_order_relaxed)];
   s.site.store(reinterpret_cast<std::uintptr_t>(__builtin_return_address(0)), std::memory_order_relaxed);
   to_main(s, false);
 }
 
 void wait_until(bool (*ready)(const void*), const void* obj, const char* what) {
   Machine* m = g_machine;
-  if (m == nullptr || !m->running) {
+  if (m == nullptr || !m->running.load(std::memory_order_relaxed)) {
     std::fprintf(stderr, "gomap scheduler: %s would block outside a scheduled run\n", what);
     std::abort();
   }
-  Slot& s = *m->slots[m->current];
+  Slot& s = *m->slots[m->current.load(std::memory_order_relaxed)];
   s.ready_fn.store(ready, std::memory_order_relaxed);
   s.wait_obj.store(obj, std::memory_order_relaxed);
   s.wait_what.store(what, std::memory_order_relaxed);
@@ -227,7 +233,7 @@ void wait_until(bool (*ready)(const void*), const void* obj, const char* what) {
 
 RunReport run(const std::vector<std::function<void()>>& bodies, Chooser& chooser, const Limits& limits) {
   Machine& m = machine();
-  if (m.running) {
+  if (m.running.load(std::memory_order_relaxed)) {
     std::fprintf(stderr, "gomap scheduler: run() is not reentrant\n");
     std::abort();
   }
@@ -245,29 +251,31 @@ RunReport run(const std::vector<std::function<void()>>& bodies, Chooser& chooser
     Slot& s = *m.slots[i];
     s.body = &bodies[i];
     s.state.store(State::Ready, std::memory_order_relaxed);
-    s.started = false;
+    if (!s.parked) {
+      // New, or abandoned mid-body by the last run (deadlock, livelock): a
+      // fresh context on its stack (and a fresh TSan fiber).
 #if defined(GOMAP_SCHED_ASAN)
-    // A previous run may have left this stack poisoned (fibers do not return).
-    ASAN_UNPOISON_MEMORY_REGION(s.stack.bottom(), s.stack.usable());
-    s.fake_stack = nullptr;
+      ASAN_UNPOISON_MEMORY_REGION(s.stack.bottom(), s.stack.usable());
+      s.fake_stack = nullptr;
 #endif
-    getcontext(&s.ctx);
-    s.ctx.uc_stack.ss_sp = s.stack.bottom();
-    s.ctx.uc_stack.ss_size = s.stack.usable();
-    s.ctx.uc_link = nullptr;
-    makecontext(&s.ctx, fiber_entry, 0);
+      getcontext(&s.ctx);
+      s.ctx.uc_stack.ss_sp = s.stack.bottom();
+      s.ctx.uc_stack.ss_size = s.stack.usable();
+      s.ctx.uc_link = nullptr;
+      makecontext(&s.ctx, fiber_entry, 0);
 #if defined(GOMAP_SCHED_TSAN)
-    s.tsan_fiber = __tsan_create_fiber(0);
+      if (s.tsan_fiber != nullptr) __tsan_destroy_fiber(s.tsan_fiber);
+      s.tsan_fiber = __tsan_create_fiber(0);
 #endif
+    }
+    s.parked = false;
   }
-  m.running = true;
+  m.running.store(true, std::memory_order_relaxed);
   // Start every thread first (the only synchronising switches into them):
   // each runs up to its first turn and comes back.
   for (unsigned i = 0; i < n; ++i) {
-    m.current = i;
-    Slot& s = *m.slots[i];
-    s.started = true;
-    to_fiber(m, s, /*sync=*/true);
+    m.current.store(i, std::memory_order_relaxed);
+    to_fiber(m, *m.slots[i], /*sync=*/true);
   }
 
   RunReport report;
@@ -315,20 +323,12 @@ RunReport run(const std::vector<std::function<void()>>& bodies, Chooser& chooser
       if (c != 0xff) ++c;
     }
     current = next;
-    m.current = next;
+    m.current.store(next, std::memory_order_relaxed);
     to_fiber(m, *m.slots[next], /*sync=*/false);
   }
 
-  m.running = false;
-#if defined(GOMAP_SCHED_TSAN)
-  for (unsigned i = 0; i < n; ++i) {
-    Slot& s = *m.slots[i];
-    // A fiber that never finished (deadlock, livelock) is abandoned; TSan
-    // forgets it either way.
-    __tsan_destroy_fiber(s.tsan_fiber);
-    s.tsan_fiber = nullptr;
-  }
-#endif
+  for (unsigned i = 0; i < n; ++i) m.slots[i]->parked = m.slots[i]->state.load(std::memory_order_relaxed) == State::Done;
+  m.running.store(false, std::memory_order_relaxed);
   g_machine = nullptr;
   return report;
 }

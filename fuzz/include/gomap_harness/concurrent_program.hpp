@@ -86,7 +86,7 @@ bool has_concurrent_header(const std::uint8_t* data, std::size_t size);
 std::string describe_concurrent(const ConcurrentProgram& p);  // one line
 
 struct ConcurrentRunOptions {
-  std::size_t max_rr_runs = 256;        // rr: schedules explored per program
+  std::size_t max_rr_runs = 32;  // rr: schedules explored per program (part of the replay: keep fixed)
   std::uint8_t* switch_counters = nullptr;  // see sched::Limits
   std::size_t switch_counter_count = 0;
 };
