@@ -2,6 +2,7 @@
 #include "gomap_harness/concurrent_program.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <sstream>
@@ -249,6 +250,20 @@ std::string describe_concurrent(const ConcurrentProgram& p) {
                   strategy_text(p) + ", " + std::to_string(p.op_count()) + " ops";
   if (p.strategy == Strategy::Bytes) s += ", " + std::to_string(p.schedule.size()) + " schedule bytes";
   return s;
+}
+
+std::string concurrent_dictionary() {
+  std::string d = "# libFuzzer dictionary of " + std::string(kConcurrentSchedName) +
+                  ", generated from the concurrent op kinds (concurrent_ops.hpp)\n"
+                  "# by `gomap-replay --dict " + std::string(kConcurrentSchedName) +
+                  "`; corpus/build.sh writes it. Do not edit: a test compares it.\n"
+                  "# An op is two bytes: kind, key code.\n";
+  char buf[64];
+  for (std::size_t i = 0; i < kConcOpKinds; ++i) {
+    std::snprintf(buf, sizeof buf, "op_%s=\"\\x%02zx\\x00\"\n", std::string(conc_op_name(static_cast<ConcOpKind>(i))).c_str(), i);
+    d += buf;
+  }
+  return d;
 }
 
 // ---- running --------------------------------------------------------------

@@ -98,6 +98,11 @@ int main(int argc, char** argv) {
       return 2;
     }
     const std::string& t = dict_target ? *dict_target : *options_target;
+    if (t == gh::kConcurrentSchedName) {
+      if (dict_target) std::cout << gh::concurrent_dictionary();
+      else std::cout << gh::fuzz_options(t, gh::kConcurrentMaxLen);
+      return 0;
+    }
     const bool known = gh::with_target(t, [&]<class T>() {
       if (dict_target) std::cout << gh::fuzz_dictionary(T::name, {T::dict_keys.begin(), T::dict_keys.end()});
       else std::cout << gh::fuzz_options(T::name, T::max_len);

@@ -85,6 +85,12 @@ bool is_concurrent_text(std::string_view text);
 bool has_concurrent_header(const std::uint8_t* data, std::size_t size);
 std::string describe_concurrent(const ConcurrentProgram& p);  // one line
 
+// libFuzzer's files for the target (gomap-replay --dict/--options
+// concurrent_sched; corpus/build.sh writes them): one token per op kind, and
+// a max_len that fits four full threads and a long schedule.
+inline constexpr std::size_t kConcurrentMaxLen = 2 + kMaxThreads * (1 + 2 * kMaxOpsPerThread) + 120;
+std::string concurrent_dictionary();
+
 struct ConcurrentRunOptions {
   std::size_t max_rr_runs = 32;  // rr: schedules explored per program (part of the replay: keep fixed)
   std::uint8_t* switch_counters = nullptr;  // see sched::Limits
