@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <string>
 
 #include "gomap_harness/concurrent_features.hpp"
 #include "gomap_harness/concurrent_program.hpp"
@@ -19,7 +21,25 @@
 
 namespace {
 constexpr std::size_t kSwitchCounters = 4096;
+
+// GOMAP_SCHED_ONLY=bytes|pct|rr: run only inputs of that strategy (the
+// others return -1, so libFuzzer drops them). For focused runs and for
+// measuring each strategy; the inputs it keeps replay as they are, with or
+// without the variable.
+std::optional<gomap_harness::Strategy> only_strategy() {
+  static const std::optional<gomap_harness::Strategy> only = []() -> std::optional<gomap_harness::Strategy> {
+    const char* v = std::getenv("GOMAP_SCHED_ONLY");
+    if (v == nullptr || *v == 0) return std::nullopt;
+    const std::string s(v);
+    if (s == "bytes") return gomap_harness::Strategy::Bytes;
+    if (s == "pct") return gomap_harness::Strategy::Pct;
+    if (s == "rr") return gomap_harness::Strategy::RoundRobin;
+    std::fprintf(stderr, "concurrent_sched: error: GOMAP_SCHED_ONLY must be bytes, pct or rr, not '%s'\n", v);
+    std::exit(2);
+  }();
+  return only;
 }
+}  // namespace
 
 #if defined(GOMAP_LIBFUZZER)
 // History features first, then one counter per (stop site, resume site) pair
@@ -35,6 +55,7 @@ __attribute__((section("__libfuzzer_extra_counters"), used)) std::uint8_t
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size > gomap_harness::kMaxFuzzInputBytes) return -1;  // too long to run in time; kept out of the corpus
   const gomap_harness::ConcurrentProgram p = gomap_harness::decode_concurrent(data, size);
+  if (const auto only = only_strategy(); only && p.strategy != *only) return -1;
   gomap_harness::ConcurrentRunOptions opts;
   std::uint8_t* counters = GOMAP_SCHED_COUNTERS;
   if (counters) {
