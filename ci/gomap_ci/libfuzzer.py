@@ -106,6 +106,15 @@ def list_targets(replay):
     return names
 
 
+def job_targets(replay):
+    """What ci/fuzz.sh and the ClusterFuzzLite build fuzz: the map targets of
+    the registry, then every other fuzz target that ships a corpus
+    (corpus/<name>/: concurrent_sched, whose inputs replay exactly). The
+    real-thread concurrent_map ships none; the nightly runs it under TSan."""
+    maps = list_targets(replay)
+    return maps + [t for t in program_targets() if t not in maps and os.path.isdir(os.path.join(CORPUS, t))]
+
+
 def artifacts(folder):
     """The files libFuzzer left in an artifact folder (crash-, leak-,
     timeout-, oom-... plus the sha1), sorted; hidden temporaries skipped."""

@@ -1,7 +1,8 @@
 """ci/oss-fuzz-build.sh: build the fuzz targets the OSS-Fuzz /
 ClusterFuzzLite way: compiler and flags from $CC/$CXX/$CFLAGS/$CXXFLAGS,
 the fuzzing engine from $LIB_FUZZING_ENGINE, and for each target (the list
-comes from the build's gomap-replay --list-targets) the binary,
+comes from the build's gomap-replay --list-targets, plus concurrent_sched:
+libfuzzer.job_targets) the binary,
 <target>.dict, <target>.options and <target>_seed_corpus.zip into $OUT.
 Sources are left in place (coverage builds need them); the build tree is
 $WORK/gomap-oss-fuzz-build (default /tmp).
@@ -46,7 +47,7 @@ def main(argv=None):
         raise Fail(TOOL, "cmake configure failed")
     if subprocess.run(["cmake", "--build", build, "-j", jobs, "--target", "gomap-replay"]).returncode != 0:
         raise Fail(TOOL, "building gomap-replay failed")
-    targets = libfuzzer.list_targets(os.path.join(build, "fuzz", "gomap-replay"))
+    targets = libfuzzer.job_targets(os.path.join(build, "fuzz", "gomap-replay"))
     if subprocess.run(["cmake", "--build", build, "-j", jobs, "--target", *targets]).returncode != 0:
         raise Fail(TOOL, "building the fuzz targets failed")
     for t in targets:
