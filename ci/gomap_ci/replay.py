@@ -1,12 +1,13 @@
 """ci/replay.sh: replay one artifact (crash file, corpus entry or text
 regression) across the sanitizer matrix and say which builds flag it:
 plain (dev, g++), asan (ASan+UBSan+LSan), and tsan for the concurrent
-targets, whose replays are not deterministic and so run several times.
+targets.
 
-A map target is replayed with gomap-replay; a target that gomap-replay does
-not know but that has a replay binary (<target>_replay, e.g.
-concurrent_map) with that binary. Each build's gomap-replay (or replay
-binary) is built when missing.
+Map targets and concurrent_sched (its programs say so, or --target or the
+path does) are replayed with gomap-replay, once per build: their replays are
+deterministic. The real-thread concurrent_map, whose replays are not, is
+replayed with its replay binary, several times per build. Each build's
+gomap-replay (or replay binary) is built when missing.
 
 Exit status: 0 no build flags the input; 1 some build flags it; 2 bad usage
 or an input that cannot be read; 3 a build failed (and nothing was flagged).
@@ -21,6 +22,7 @@ from .common import (CLEAN, FINDING, ROOT, TOOL, USAGE, Fail, bootstrap, main_gu
                      user_path)
 
 PROG = "ci/replay.sh"
+SCHEDULED = "concurrent_sched"  # the concurrent target gomap-replay replays (fuzz/README.md)
 
 
 def parse_args(argv):
@@ -56,7 +58,16 @@ def main(argv=None):
     logs = tempfile.mkdtemp(prefix="gomap-replay-")
     build.build("dev", "dev", logs, targets=["gomap-replay"])
     map_targets = libfuzzer.list_targets(os.path.join(ROOT, "build", "dev", "fuzz", "gomap-replay"))
-    conc = concurrent_target(a.target, a.file, map_targets)
+    conc = None
+    if not a.target:
+        # A scheduled concurrent program says so in its text or header (its
+        # regressions live in corpus/regressions/concurrent_map/, so the path
+        # alone would name the real-thread target).
+        r = subprocess.run([os.path.join(ROOT, "build", "dev", "fuzz", "gomap-replay"), "--to-text", a.file],
+                           capture_output=True, text=True, errors="replace", timeout=120)
+        if r.returncode == 0 and r.stdout.startswith(f"target {SCHEDULED}\n"):
+            conc = SCHEDULED
+    conc = conc or concurrent_target(a.target, a.file, map_targets)
     if a.target and not conc and a.target not in map_targets:
         raise Fail(USAGE, f"unknown target '{a.target}' (known: {' '.join(map_targets + [t for t in libfuzzer.program_targets() if t not in map_targets])})")
     if conc:
@@ -64,13 +75,13 @@ def main(argv=None):
     flagged = bad_input = broken = False
     for preset in matrix:
         try:
-            build.build(preset, preset, logs, targets=[conc or "gomap-replay"])
+            build.build(preset, preset, logs, targets=["gomap-replay" if conc in (None, SCHEDULED) else conc])
         except Fail as e:
             say(f"[{preset}] could not build: {e}")
             broken = True
             continue
         fuzz_dir = os.path.join(ROOT, "build", preset, "fuzz")
-        if conc:
+        if conc and conc != SCHEDULED:
             cmd, runs = [os.path.join(fuzz_dir, conc + "_replay"), a.file], a.runs
         else:
             cmd, runs = [os.path.join(fuzz_dir, "gomap-replay"), "--quiet"] + (["--target", a.target] if a.target else []) + [a.file], 1
