@@ -6,6 +6,7 @@
 //   gomap-replay --emit-test FILE                     # a ready-to-paste GoogleTest
 //   gomap-replay --to-binary --out FILE.bin FILE.txt   # compile a text program (corpus seeds)
 //   gomap-replay --states FILE|DIR...                 # which engine states (state_space.hpp) the inputs reach
+//   gomap-replay --minimize FILE [--out MIN.txt]      # shrink a failing program, same failure (minimize.hpp)
 //   gomap-replay --list-targets | --list-states | --list-rules
 //   gomap-replay --dict TARGET | --options TARGET     # the target's libFuzzer dictionary or options file
 //
@@ -29,6 +30,7 @@
 
 #include "gomap_harness/executor.hpp"
 #include "gomap_harness/fuzz_target.hpp"
+#include "gomap_harness/minimize.hpp"
 #include "gomap_harness/program_file.hpp"
 #include "gomap_harness/state_space.hpp"
 
@@ -68,8 +70,10 @@ int main(int argc, char** argv) {
   app.add_flag("--quiet", quiet, "print only each input's verdict and failures, not the trace");
   app.add_flag("--to-text", to_text, "print the program in the text form instead of running it");
   app.add_flag("--to-binary", to_binary, "write the program in the binary form (with its GMAP header); needs --out");
-  app.add_option("--out", out, "with --to-text or --to-binary: write to this file (never overwrites)");
+  app.add_option("--out", out, "with --to-text, --to-binary or --minimize: write to this file (never overwrites)");
   app.add_flag("--emit-test", emit, "print a GoogleTest case that replays the program");
+  std::optional<std::string> minimize;
+  app.add_option("--minimize", minimize, "shrink this failing program while it fails the same way; print it or --out");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -77,13 +81,13 @@ int main(int argc, char** argv) {
   }
   // One mode per run: a flag that would be ignored is an error, not a guess.
   const int modes = int(to_text) + int(to_binary) + int(emit) + int(states) + int(list_targets || list_states || list_rules) +
-                    int(dict_target.has_value()) + int(options_target.has_value());
+                    int(dict_target.has_value()) + int(options_target.has_value()) + int(minimize.has_value());
   if (modes > 1) {
-    std::cerr << "gomap-replay: error: --to-text, --to-binary, --emit-test, --states, --dict, --options and --list-* do not combine\n";
+    std::cerr << "gomap-replay: error: --to-text, --to-binary, --emit-test, --states, --dict, --options, --minimize and --list-* do not combine\n";
     return 2;
   }
   // --deep and --quiet change how programs run; the other modes run none.
-  if ((deep || quiet) && modes == 1 && !states) {
+  if ((deep || quiet) && modes == 1 && !states && !minimize) {
     std::cerr << "gomap-replay: error: --deep and --quiet go with running programs, not with "
                  "--to-text, --to-binary, --emit-test, --dict, --options or --list-*\n";
     return 2;
@@ -129,6 +133,28 @@ int main(int argc, char** argv) {
     if (list_rules)
       for (std::string_view id : gh::kRuleIds) std::cout << id << "\n";
     return 0;
+  }
+  if (minimize) {
+    // Candidates run in child replays of this binary (minimize.hpp); --deep
+    // goes into the program, so the minimized file fails without the flag.
+    if (!inputs.empty()) {
+      std::cerr << "gomap-replay: error: --minimize takes one file, not more inputs\n";
+      return 2;
+    }
+    gh::MinimizeOptions mo;
+    try {
+      gh::LoadedProgram lp = gh::load_program_file(*minimize, target);
+      if (deep && !lp.concurrent) lp.program.config.deep = true;
+      mo.text = gh::text_of(lp);  // a concurrent program's ops and schedule steps are removable too
+    } catch (const gh::InputError& e) {
+      std::cerr << "gomap-replay: error: " << e.what() << "\n";
+      return 2;
+    }
+    mo.name = *minimize;
+    if (!out.empty()) mo.out = out;
+    if (target) mo.child_args = {"--target", *target};
+    mo.quiet = quiet;
+    return gh::minimize_main(mo, std::cout, std::cerr);
   }
   if (inputs.empty()) {
     std::cerr << "gomap-replay: error: no input files (see --help)\n";
