@@ -104,6 +104,24 @@ def tail(path, n=40):
         return "".join(f.readlines()[-n:])
 
 
+def run_docs(clone, scratch, run_all=False):
+    """Runs the plan in clone, one log per line in scratch, printing each
+    line's time; returns the failures as (where, line, status, wanted, log tail)."""
+    env = clean_env()
+    failures = []
+    for i, (where, cmd, reason) in enumerate(plan(clone)):
+        if reason and not (run_all and reason != "already run above"):
+            print(f"  skip {where}: {cmd.strip()}  ({reason})", file=sys.stderr, flush=True)
+            continue
+        log_path = os.path.join(scratch, f"line-{i}.log")
+        status, secs = run_line(cmd, clone, log_path, env)
+        want = announced_exit(cmd)
+        print(f"  {secs:6.0f}s  {where}: {cmd.strip()}  -> exit {status}", file=sys.stderr, flush=True)
+        if status != want:
+            failures.append((where, cmd.strip(), status, want, tail(log_path)))
+    return failures
+
+
 class ReadmeRun(unittest.TestCase):
     def test_plan_leaves_out_only_the_named_jobs(self):
         # the exclusions are narrow: a tool's --help, a fuzz run, a targeted
@@ -122,9 +140,23 @@ class ReadmeRun(unittest.TestCase):
         runs = [p for p in plan(ROOT) if p[2] is None]
         self.assertGreater(len(runs), 5)
 
+    def test_a_failing_line_is_reported(self):
+        # docs whose lines fail in each way: only the unannounced failures count
+        with tempfile.TemporaryDirectory(prefix="gomap-readme-fake-") as root:
+            os.makedirs(os.path.join(root, "ci"))
+            os.makedirs(os.path.join(root, "fuzz"))
+            blocks = {"README.md": "```sh\ntrue\nfalse\nsh -c 'exit 3'   # exit 3 here\nci/test.sh\n```\n",
+                      "ci/README.md": "```sh\ntrue   # again\nsh -c 'exit 2'   # exit 3 is not what it does\n```\n",
+                      "fuzz/README.md": "```text\nfalse\n```\n"}
+            for doc, text in blocks.items():
+                with open(os.path.join(root, doc), "w") as f:
+                    f.write(text)
+            failures = run_docs(root, root)
+        self.assertEqual([(w, c, s, x) for w, c, s, x, _ in failures],
+                         [("README.md:3", "false", 1, 0), ("ci/README.md:3", "sh -c 'exit 2'   # exit 3 is not what it does", 2, 3)])
+
     @unittest.skipIf(os.environ.get(NESTED) == "1", "inside a README command's run (a nested ci/test.sh)")
     def test_every_command_runs_on_a_fresh_clone(self):
-        run_all = os.environ.get("GOMAP_README_RUN") == "all"
         scratch = tempfile.mkdtemp(prefix="gomap-readme-run-")
         try:
             clone = os.path.join(scratch, "gomap")
@@ -132,20 +164,11 @@ class ReadmeRun(unittest.TestCase):
             head = subprocess.run(["git", "-C", clone, "rev-parse", "--short=12", "HEAD"], capture_output=True,
                                   text=True, check=True).stdout.strip()
             print(f"fresh clone of {head} in {clone}", file=sys.stderr, flush=True)
-            env = clean_env()
-            total = time.time()
-            for i, (where, cmd, reason) in enumerate(plan(clone)):
-                if reason and not (run_all and reason != "already run above"):
-                    print(f"  skip {where}: {cmd.strip()}  ({reason})", file=sys.stderr, flush=True)
-                    continue
-                log_path = os.path.join(scratch, f"line-{i}.log")
-                status, secs = run_line(cmd, clone, log_path, env)
-                want = announced_exit(cmd)
-                print(f"  {secs:6.0f}s  {where}: {cmd.strip()}  -> exit {status}", file=sys.stderr, flush=True)
-                with self.subTest(where=where, cmd=cmd.strip()):
-                    self.assertEqual(status, want, f"{where}: `{cmd.strip()}` exited {status}, the doc says "
-                                     f"{want}; its output ends:\n{tail(log_path)}")
-            print(f"total {time.time() - total:.0f}s", file=sys.stderr, flush=True)
+            start = time.time()
+            failures = run_docs(clone, scratch, os.environ.get("GOMAP_README_RUN") == "all")
+            print(f"total {time.time() - start:.0f}s", file=sys.stderr, flush=True)
+            self.assertEqual(failures, [], "\n".join(f"{w}: `{c}` exited {s}, the doc says {x}; its output ends:\n{t}"
+                                                      for w, c, s, x, t in failures))
         finally:
             if os.environ.get("GOMAP_README_KEEP") == "1":
                 print(f"kept {scratch}", file=sys.stderr)
