@@ -21,6 +21,13 @@ import time
 import typing
 
 CLEAN, FINDING, USAGE, TOOL = 0, 1, 2, 3
+# The sanitizer settings of every fuzzer, replay and test the tools start:
+# leaks and every UBSan error are findings (halt, stack trace); a short
+# malloc context keeps fuzzing fast. fuzz.sh lets GOMAP_FUZZ_*_OPTIONS
+# replace them.
+ENV_ASAN = {"ASAN_OPTIONS": "detect_leaks=1:malloc_context_size=8:abort_on_error=1",
+            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"}
+ENV_TSAN = {"TSAN_OPTIONS": "halt_on_error=1:second_deadlock_stack=1"}
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # errno values that mean "the disk (or the file-size limit) is full"
 DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
@@ -241,16 +248,18 @@ class Ran(typing.NamedTuple):
     peak_rss_mb: typing.Optional[int]  # as reap() measures it; None when it never ran
 
 
-def run_group(cmd, out_path=None, timeout=None, env=None, cwd=ROOT, stderr_path=None, tick=None, every=30.0):
+def run_group(cmd, out_path=None, timeout=None, env=None, cwd=ROOT, stderr_path=None, tick=None, every=30.0,
+              append=False):
     """Runs a command in its own process group, output to out_path (else
-    discarded; stderr too unless stderr_path), never raising for its
+    discarded; stderr too unless stderr_path; append=True adds to an existing
+    out_path), never raising for its
     failure. A timeout or an interruption (Interrupted, re-raised) ends the
     whole group. tick(seconds) is called every `every` seconds while it runs
     (progress lines)."""
     full_env = dict(os.environ, **(env or {}))
     start = time.time()
     peak = None
-    out = open(out_path, "w") if out_path else subprocess.DEVNULL
+    out = open(out_path, "a" if append else "w") if out_path else subprocess.DEVNULL
     err = open(stderr_path, "w") if stderr_path else subprocess.STDOUT
     try:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=full_env, cwd=cwd,

@@ -30,17 +30,12 @@ import subprocess
 import sys
 import time
 
-from . import build, canaries, libfuzzer, plots, state_coverage, triage
-from .common import (CLEAN, FINDING, ROOT, TOOL, USAGE, Fail, Interrupted, bootstrap, kill_group, main_guard, now,
+from . import build, canary, libfuzzer, plots, state_coverage, triage
+from .common import (CLEAN, ENV_ASAN, ENV_TSAN, FINDING, ROOT, TOOL, USAGE, Fail, Interrupted, bootstrap, main_guard, now,
                      parser, positive_float, positive_int, quote, raise_on_signals, run_group, stamp_of, unique_dir, user_path,
                      write_atomic, write_json, writable_dir)
 
 PROG = "ci/nightly.sh"
-ENV_ASAN = {
-    "ASAN_OPTIONS": "detect_leaks=1:malloc_context_size=8:abort_on_error=1",
-    "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
-}
-ENV_TSAN = {"TSAN_OPTIONS": "halt_on_error=1:second_deadlock_stack=1"}
 TRACE_LINES = 80  # of a finding's minimized trace, shown in the HTML report
 
 
@@ -143,17 +138,9 @@ class Night:
                  "peak_rss_mb": max(filter(None, (s["peak_rss_mb"], workers_rss)), default=None),
                  "artifacts": arts, "log": os.path.relpath(log_path, self.dir),
                  "state_first_reach": state_coverage.first_reach(log_path)}
-        # a target that did not fuzz is never clean: say why
-        if s["runs"] == 0:
-            stats["status"] = f"fuzzed nothing (exit {status})"
-        elif status == "timeout":
-            stats["status"] = f"hung past {seconds}s; killed"
-        elif secs < seconds * 0.9 - 1 and not arts:
-            stats["status"] = f"fuzzed {secs:.0f}s of {seconds}s (exit {status})"
-        elif status != 0 and not arts:  # failed without saving anything: not a clean target
-            stats["status"] = f"exited {status} without an artifact"
-        else:
-            stats["status"] = "ok"
+        # a target that did not fuzz is never clean: say why (its artifacts are triaged below)
+        kind, why = libfuzzer.verdict(s, status, secs, seconds, len(arts), hung=status == "timeout", forked=True)
+        stats["status"] = "ok" if kind != "failed" else why
         if stats["status"] != "ok":
             self.steps.append({"name": f"fuzz {target}", "status": stats["status"], "seconds": secs,
                                "log": stats["log"], "kind": "tool"})
@@ -364,7 +351,7 @@ class Night:
     def canary_night(self):
         """A night against a planted bug: only fuzzing, triage and the reports."""
         a = self.args
-        src = canaries.prepare(a.canary)
+        src = canary.prepared(a.canary)
         bdir = os.path.join(ROOT, "build", f"fuzz-canary-{a.canary}")
         if self.build("fuzz", source=src, binary_dir=bdir):
             self.guarded("fuzz", self.fuzz_build, bdir, f"asan+ubsan, canary {a.canary}")
@@ -535,7 +522,7 @@ def parse_args(argv):
     p.add_argument("--props-cases", type=positive_int(10 ** 9), default=2000, help="RapidCheck max_success (default 2000)")
     p.add_argument("--merge", action="store_true", help="merge new coverage into the shipped corpus (-merge=1)")
     p.add_argument("--adopt", action="store_true", help="copy candidate regressions into corpus/regressions/")
-    canaries.add_arguments(p, "a fuzz-only night, to see triage work end to end,")
+    canary.add_arguments(p, "a fuzz-only night, to see triage work end to end,")
     p.add_argument("--render", metavar="REPORT_JSON", type=user_path,
                    help="only re-render report.html next to an earlier night's report.json (with OUT/history.jsonl)")
     return p.parse_args(argv)
@@ -543,7 +530,7 @@ def parse_args(argv):
 
 def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
-    if canaries.listed(a):
+    if canary.listed(a):
         return CLEAN
     if a.render:
         try:
