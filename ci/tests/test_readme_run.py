@@ -167,8 +167,9 @@ class ReadmeRun(unittest.TestCase):
             start = time.time()
             failures = run_docs(clone, scratch, os.environ.get("GOMAP_README_RUN") == "all")
             print(f"total {time.time() - start:.0f}s", file=sys.stderr, flush=True)
-            self.assertEqual(failures, [], "\n".join(f"{w}: `{c}` exited {s}, the doc says {x}; its output ends:\n{t}"
-                                                      for w, c, s, x, t in failures))
+            if failures:
+                self.fail("\n".join(f"{w}: `{c}` exited {s}, the doc says {x}; its output ends:\n{t}"
+                                     for w, c, s, x, t in failures))
         finally:
             if os.environ.get("GOMAP_README_KEEP") == "1":
                 print(f"kept {scratch}", file=sys.stderr)
