@@ -2,67 +2,49 @@
 percentage and the targets as they finish) instead of minutes of silence."""
 import os
 import re
-import subprocess
-import threading
 import time
 
-from .common import ROOT, TOOL, Fail, Interrupted, kill_group, say
+from .common import ROOT, TOOL, Fail, run_group, say
 
 _PERCENT = re.compile(r"^\[\s*(\d+)%\]\s*(.*)")
 
 
 def run_logged(cmd, log_path, cwd, label, every=10.0, timeout=None, env=None):
-    """Runs a build command with its output to log_path, printing the
-    percentage (at most every `every` seconds) and each target as it is
-    built. Returns the exit status, or "timeout" when it ran past timeout
-    seconds (the whole process group is then killed)."""
+    """Runs a build command (common.run_group) with its output to log_path,
+    printing the percentage (at most every `every` seconds) and each target
+    as it is built, read from the log as it grows; when a compile takes
+    longer than `every`, a line says the build is still going. Returns the
+    exit status, "timeout" when it ran past timeout seconds (the whole
+    process group is then killed), or "cannot run: ..."."""
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
-    timed_out = threading.Event()
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                errors="replace", start_new_session=True, env=env)
+    state = {"printed": 0.0, "pct": -1, "what": "starting", "start": time.time(), "read": 0}
 
-        def expire():
-            timed_out.set()
-            kill_group(proc)
-        timer = threading.Timer(timeout, expire) if timeout else None
-        if timer:
-            timer.daemon = True
-            timer.start()
-        # A compile can take longer than `every`: a heartbeat thread says the
-        # build is still going when nothing else was printed for that long.
-        state = {"printed": 0.0, "pct": -1, "what": "starting", "start": time.time()}
-        finished = threading.Event()
-
-        def heartbeat():
-            while not finished.wait(1.0):
-                if time.time() - max(state["printed"], state["start"]) >= every:
-                    say(f"   {label} [{max(state['pct'], 0):3d}%] still building "
-                        f"({time.time() - state['start']:.0f}s; {state['what']})")
-                    state["printed"] = time.time()
-        beat = threading.Thread(target=heartbeat, daemon=True)
-        beat.start()
+    def follow(_elapsed=None):
         try:
-            for line in proc.stdout:
-                log.write(line)
-                m = _PERCENT.match(line)
-                if not m:
-                    continue
-                pct, what = int(m.group(1)), m.group(2).strip()
-                done = what.startswith("Built target")
-                if done or (pct != state["pct"] and time.time() - state["printed"] >= every):
-                    say(f"   {label} [{pct:3d}%] {what}")
-                    state["printed"] = time.time()
-                state["pct"], state["what"] = pct, what
-            proc.wait()
-        except Interrupted:
-            kill_group(proc)
-            raise
-        finally:
-            finished.set()
-            if timer:
-                timer.cancel()
-    return "timeout" if timed_out.is_set() else proc.returncode
+            with open(log_path, "rb") as f:
+                f.seek(state["read"])
+                chunk = f.read()
+        except OSError:
+            return
+        done_upto = chunk.rfind(b"\n") + 1  # a line still being written waits for the next call
+        state["read"] += done_upto
+        for line in chunk[:done_upto].decode(errors="replace").splitlines():
+            m = _PERCENT.match(line)
+            if not m:
+                continue
+            pct, what = int(m.group(1)), m.group(2).strip()
+            if what.startswith("Built target") or (pct != state["pct"] and time.time() - state["printed"] >= every):
+                say(f"   {label} [{pct:3d}%] {what}")
+                state["printed"] = time.time()
+            state["pct"], state["what"] = pct, what
+        if _elapsed is not None and time.time() - max(state["printed"], state["start"]) >= every:
+            say(f"   {label} [{max(state['pct'], 0):3d}%] still building "
+                f"({time.time() - state['start']:.0f}s; {state['what']})")
+            state["printed"] = time.time()
+
+    status = run_group(cmd, log_path, timeout=timeout, env=env, cwd=cwd, tick=follow, every=1.0).status
+    follow()  # the last targets
+    return status
 
 
 def _tail(path, n=15):

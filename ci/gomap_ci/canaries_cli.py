@@ -31,12 +31,11 @@ import platform
 import re
 import shutil
 import subprocess
-import sys
 import time
 
 from . import canary
-from .common import (CLEAN, FINDING, TOOL, USAGE, Fail, main_guard, parser, positive_int, raise_on_signals, rel, say,
-                     write_json)
+from .common import (CLEAN, ENV_ASAN, ENV_TSAN, FINDING, TOOL, USAGE, Fail, main_guard, parser, positive_int,
+                     raise_on_signals, rel, run_group, say, write_json)
 
 ROOT = canary.ROOT
 OUT = ROOT / "fuzz-out" / "canaries"
@@ -45,9 +44,6 @@ FAILURE_MARKERS = re.compile(r"FIRST DIVERGENCE|ERROR: AddressSanitizer|ERROR: L
 # the linearizability checker's violation.
 CONCURRENT_FAILURE = re.compile(r"WARNING: ThreadSanitizer|==gomap== concurrent_map:")
 SANITIZER_ERROR = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer): [a-z-]+|runtime error")
-ENV_ASAN = {"ASAN_OPTIONS": "detect_leaks=1:malloc_context_size=8:abort_on_error=1",
-            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"}
-ENV_TSAN = {"TSAN_OPTIONS": "halt_on_error=1:second_deadlock_stack=1"}
 
 
 class ToolFailure(Exception):
@@ -55,18 +51,15 @@ class ToolFailure(Exception):
 
 
 def run_logged(cmd, cwd, log, env=None, timeout=None):
-    """Runs cmd with its output appended to log; returns (exit code, seconds)."""
-    start = time.monotonic()
+    """Runs cmd with its output appended to log; returns (exit status, or
+    'timeout' or 'cannot run: ...', and seconds)."""
     with open(log, "a", encoding="utf-8") as f:
         f.write(f"$ {' '.join(map(str, cmd))}   (in {cwd})\n")
-        f.flush()
-        try:
-            rc = subprocess.run(list(map(str, cmd)), cwd=cwd, stdout=f, stderr=subprocess.STDOUT,
-                                env=dict(os.environ, **(env or {})), timeout=timeout).returncode
-        except subprocess.TimeoutExpired:
+    r = run_group(list(map(str, cmd)), str(log), timeout=timeout, env=env, cwd=cwd, append=True)
+    if r.status == "timeout":
+        with open(log, "a", encoding="utf-8") as f:
             f.write(f"(timed out after {timeout} s)\n")
-            rc = 124
-    return rc, round(time.monotonic() - start, 1)
+    return r.status, r.seconds
 
 
 def build(src, preset, targets, log):
@@ -138,7 +131,8 @@ def props_single(name, src, a):
         raise ToolFailure(f"no gomap_props binary in the copy's build/asan (see {rel(str(OUT / f'{name}.build.log'))})")
     failures = src / "build" / "asan" / "props-failures"
     env = {"GOMAP_PROPS_FAILURES": str(failures), "RC_PARAMS": f"max_success={a.budget} seed=1",
-           "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0", "UBSAN_OPTIONS": "halt_on_error=1"}
+           # no abort: GoogleTest's FAILED lines and the report come out whole
+           **ENV_ASAN, "ASAN_OPTIONS": ENV_ASAN["ASAN_OPTIONS"].replace("abort_on_error=1", "abort_on_error=0")}
     rc, secs = run_logged([binary], src, log, env=env)
     text = log.read_text(encoding="utf-8", errors="replace")
     failed = sorted(set(re.findall(r"^\[  FAILED  \] ([A-Za-z]+\.[A-Za-z0-9]+) \(", text, re.M)))
@@ -259,17 +253,16 @@ def parse_args(argv):
     p.add_argument("--jobs", type=positive, default=1, help="targets fuzzed at once by ci/fuzz.sh (default 1)")
     p.add_argument("--props", action="store_true", help="single-thread canaries through the properties instead of fuzzing")
     p.add_argument("--budget", type=positive, default=2000, help="with --props: max_success per property (default 2000)")
-    p.add_argument("canaries", nargs="*", metavar="CANARY", help="default: all (python3 -m gomap_ci.canary list)")
+    p.add_argument("canaries", nargs="*", metavar="CANARY", help="default: all (see --list-canaries)")
+    canary.add_arguments(p)
     return p.parse_args(argv)
 
 
 def main(argv=None):
     a = parse_args(argv)
-    known = canary.names()
-    for n in a.canaries:
-        if n not in known:
-            raise Fail(USAGE, str(canary.UnknownCanary(n)))
-    chosen = a.canaries or known
+    if canary.listed(a):
+        return CLEAN
+    chosen = [canary.check(n) for n in a.canaries] or canary.names()
     OUT.mkdir(parents=True, exist_ok=True)
     entries = [run_one(n, a) for n in chosen]
     mode = (f"properties, max_success={a.budget}" if a.props else f"{a.seconds} s per fuzz target, {a.jobs} job(s)")

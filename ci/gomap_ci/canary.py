@@ -13,6 +13,9 @@ a value may continue on lines that start with a space:
                                     caught by the TSan tests and fuzz target)
 
 The engine itself carries no trace of them (engine/README.md, "Canaries").
+The tools take them with the same flags (add_arguments: --canary NAME,
+--list-canaries; an unknown name is bad usage, exit 2); ci/canaries.sh
+(canaries_cli) proves each one is caught.
 
     python3 -m gomap_ci.canary list     one canary per line: name<TAB>kind
     python3 -m gomap_ci.canary check    git apply --check for every patch;
@@ -31,6 +34,8 @@ import pathlib
 import shutil
 import subprocess
 import sys
+
+from .common import TOOL, USAGE, Fail
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 KINDS = ("single", "concurrent")
@@ -175,6 +180,51 @@ def refresh(name, root=None):
         return False
     path.write_text(new, encoding="utf-8")
     return True
+
+
+# ---- the tools' side: --canary NAME and --list-canaries, the same everywhere
+def check(name):
+    """Returns name if it is a known canary; else bad usage naming the known ones."""
+    if name not in names():
+        raise Fail(USAGE, f"{UnknownCanary(name)}; see --list-canaries")
+    return name
+
+
+def listing():
+    """One canary per line: name, then what it breaks and its kind."""
+    lines = []
+    for n in names():
+        d = describe(n)
+        lines.append(f"{n}\t{d['breaks']} [{d['kind']}]")
+    return "\n".join(lines)
+
+
+def prepared(name):
+    """prepare() for a tool: the patched copy's root as a string; an unknown
+    name is bad usage, a patch that no longer applies a tool failure."""
+    try:
+        return str(prepare(check(name)))
+    except (PatchDoesNotApply, RuntimeError, ValueError, OSError) as e:
+        raise Fail(TOOL, f"cannot prepare canary '{name}': {e}") from None
+
+
+def add_arguments(p, what=None):
+    """--canary NAME (unless what is None: a tool that takes names otherwise)
+    and --list-canaries."""
+    if what is not None:
+        p.add_argument("--canary", metavar="NAME", help=f"{what} with a planted engine bug (ci/canaries/NAME.patch)")
+    p.add_argument("--list-canaries", action="store_true", help="print the canary names and what each breaks, then exit")
+
+
+def listed(a):
+    """Handles the canary flags: True when --list-canaries printed the list
+    (the tool is done); an unknown --canary is bad usage."""
+    if a.list_canaries:
+        print(listing(), flush=True)
+        return True
+    if getattr(a, "canary", None):
+        check(a.canary)
+    return False
 
 
 def _cli(argv=None):

@@ -17,8 +17,17 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
+import typing
 
 CLEAN, FINDING, USAGE, TOOL = 0, 1, 2, 3
+# The sanitizer settings of every fuzzer, replay and test the tools start:
+# leaks and every UBSan error are findings (halt, stack trace); a short
+# malloc context keeps fuzzing fast. fuzz.sh lets GOMAP_FUZZ_*_OPTIONS
+# replace them.
+ENV_ASAN = {"ASAN_OPTIONS": "detect_leaks=1:malloc_context_size=8:abort_on_error=1",
+            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"}
+ENV_TSAN = {"TSAN_OPTIONS": "halt_on_error=1:second_deadlock_stack=1"}
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # errno values that mean "the disk (or the file-size limit) is full"
 DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
@@ -196,21 +205,92 @@ def raise_on_signals():
         signal.signal(s, handler)
 
 
+def reap(proc, timeout=None):
+    """Waits for a child like Popen.wait, but with wait4, so that it also
+    returns the kernel's peak RSS (MB) of the child and of every process
+    the child itself waited for: the -fork workers of a libFuzzer parent,
+    whose own log never shows their memory. Raises TimeoutExpired."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    pause = 0.01
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return proc.returncode, max(1, round(usage.ru_maxrss / 1024))  # ru_maxrss is in KiB on Linux
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            raise subprocess.TimeoutExpired(proc.args, timeout)
+        time.sleep(pause if left is None else min(pause, left))
+        pause = min(pause * 2, 0.2)
+
+
 def kill_group(proc, grace=5.0):
     """Ends a child started with start_new_session=True and everything it
-    started (libFuzzer -fork workers, cmake's make): TERM, then KILL."""
+    started (libFuzzer -fork workers, cmake's make): TERM, then KILL.
+    Returns the peak RSS (MB) as reap() does, None if it had already ended."""
     if proc.poll() is not None:
-        return
+        return None
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
-            return
+            pass  # the group is gone; its leader may still wait to be reaped
         try:
-            proc.wait(timeout=wait)
-            return
+            return reap(proc, wait)[1]
         except subprocess.TimeoutExpired:
             continue
+    return None
+
+
+class Ran(typing.NamedTuple):
+    status: object  # the exit status, "timeout", or "cannot run: <why>"
+    seconds: float
+    peak_rss_mb: typing.Optional[int]  # as reap() measures it; None when it never ran
+
+
+def run_group(cmd, out_path=None, timeout=None, env=None, cwd=ROOT, stderr_path=None, tick=None, every=30.0,
+              append=False):
+    """Runs a command in its own process group, output to out_path (else
+    discarded; stderr too unless stderr_path; append=True adds to an existing
+    out_path), never raising for its
+    failure. A timeout or an interruption (Interrupted, re-raised) ends the
+    whole group. tick(seconds) is called every `every` seconds while it runs
+    (progress lines)."""
+    full_env = dict(os.environ, **(env or {}))
+    start = time.time()
+    peak = None
+    out = open(out_path, "a" if append else "w") if out_path else subprocess.DEVNULL
+    err = open(stderr_path, "w") if stderr_path else subprocess.STDOUT
+    try:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=full_env, cwd=cwd,
+                                start_new_session=True)
+        deadline = start + timeout if timeout else None
+        try:
+            while True:
+                wait = every if tick else None
+                if deadline is not None:
+                    wait = max(0.0, min(wait or float("inf"), deadline - time.time()))
+                try:
+                    status, peak = reap(proc, wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    if deadline is not None and time.time() >= deadline:
+                        raise
+                    tick(time.time() - start)
+        except subprocess.TimeoutExpired:
+            peak = kill_group(proc)
+            status = "timeout"
+        except Interrupted:
+            kill_group(proc)
+            raise
+    except OSError as e:
+        status = f"cannot run: {e.strerror}"
+    finally:
+        if out_path:
+            out.close()
+        if stderr_path:
+            err.close()
+    return Ran(status, round(time.time() - start, 1), peak)
 
 
 def bootstrap(prog, *extra):

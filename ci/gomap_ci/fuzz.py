@@ -27,8 +27,8 @@ import subprocess
 import sys
 import time
 
-from . import build, canaries, libfuzzer, state_coverage
-from .common import (CLEAN, FINDING, ROOT, TOOL, USAGE, DISK_FULL, Fail, Interrupted, kill_group, main_guard,
+from . import build, canary, libfuzzer, state_coverage
+from .common import (CLEAN, ENV_ASAN, FINDING, ROOT, TOOL, USAGE, DISK_FULL, Fail, Interrupted, kill_group, main_guard,
                      now, parser, positive_int, quote, raise_on_signals, rel, say, stamp_of, unique_dir,
                      user_path, write_atomic, write_json, writable_dir, bootstrap)
 
@@ -51,7 +51,7 @@ def parse_args(argv):
                    help="where runs go (default fuzz-out/ in the repository; relative to your directory)")
     p.add_argument("--merge", action="store_true",
                    help="afterwards, merge new coverage into the shipped corpus/<target>/ (libFuzzer -merge=1)")
-    canaries.add_arguments(p, "fuzz an engine built (in build/fuzz-canary-NAME)")
+    canary.add_arguments(p, "fuzz an engine built (in build/fuzz-canary-NAME)")
     return p.parse_args(argv)
 
 
@@ -154,24 +154,13 @@ class TargetRun:
 
     def verdict(self):
         """'finding', 'failed', 'interrupted' or 'clean', and why."""
-        s = self.stats()
         if self.interrupted:
             return "interrupted", ("interrupted before it started" if self.proc is None
                                    else "interrupted before its budget ran out")
-        if self.crashes:
-            return "finding", f"{len(self.crashes)} artifact(s)"
-        if self.problems:
+        if self.problems and not self.crashes:
             return "failed", "; ".join(self.problems)
-        if self.hung:
-            return "failed", f"still running {self.elapsed():.0f}s after a {self.seconds}s budget; killed"
-        if self.exit != 0:
-            how = f"killed by signal {-self.exit}" if self.exit < 0 else f"exited with status {self.exit}"
-            return "failed", f"{how} without an artifact ({last_line(self.log)})"
-        if s["runs"] == 0 or not s["final"]:
-            return "failed", f"fuzzed nothing ({s['runs']} runs; {last_line(self.log)})"
-        if self.elapsed() < self.seconds * 0.9 - 1:
-            return "failed", f"fuzzed {self.elapsed():.0f}s of the {self.seconds}s asked"
-        return "clean", ""
+        return libfuzzer.verdict(self.stats(), self.exit, self.elapsed(), self.seconds, len(self.crashes),
+                                 hung=self.hung, log=self.log)
 
     def row(self):
         s = self.stats()
@@ -184,15 +173,6 @@ class TargetRun:
                 "exec_per_sec": s["exec_per_sec"], "cov": s["cov"], "ft": s["ft"], "peak_rss_mb": s["peak_rss_mb"],
                 "corpus": corpus, "crashes": self.crashes, "exit": self.exit, "seconds": self.elapsed(),
                 "log": self.log, "command": quote(self.cmd) if self.proc else None}
-
-
-def last_line(path):
-    try:
-        with open(path, errors="replace") as f:
-            lines = [l.strip() for l in f if l.strip()]
-    except OSError:
-        return "no log"
-    return f"last log line: {lines[-1][:160]}" if lines else "empty log"
 
 
 def run_targets(runs, jobs, seconds):
@@ -282,7 +262,7 @@ def build_targets(a, run_dir):
         return os.path.abspath(prebuilt)
     bootstrap(PROG)
     if a.canary:
-        src = canaries.prepare(a.canary)
+        src = canary.prepared(a.canary)
         say(f"== building the fuzz preset with canary '{a.canary}' (from {rel(src)}) in build/fuzz-canary-{a.canary}")
         bdir = build.build("fuzz", f"fuzz+{a.canary}", os.path.join(run_dir, "build"),
                            binary_dir=os.path.join(ROOT, "build", f"fuzz-canary-{a.canary}"), source=src)
@@ -306,7 +286,7 @@ def choose_targets(a, bin_dir, replay):
 
 def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
-    if canaries.listed(a):
+    if canary.listed(a):
         return CLEAN
     if a.canary and a.merge:
         raise Fail(USAGE, "--merge with --canary would merge a buggy engine's corpus")
@@ -328,8 +308,8 @@ def main(argv=None):
         targets = choose_targets(a, bin_dir, replay)
         env = dict(os.environ)
         # Leaks and every sanitizer error are findings; keep stack collection cheap.
-        env["ASAN_OPTIONS"] = os.environ.get("GOMAP_FUZZ_ASAN_OPTIONS", "detect_leaks=1:malloc_context_size=8:abort_on_error=1")
-        env["UBSAN_OPTIONS"] = os.environ.get("GOMAP_FUZZ_UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        for name, value in ENV_ASAN.items():
+            env[name] = os.environ.get("GOMAP_FUZZ_" + name, value)
         crashes_dir = os.path.join(a.out, "crashes")
         runs = [TargetRun(t, os.path.join(bin_dir, t), run_dir, run_name, crashes_dir, a.seconds, env) for t in targets]
         rounds = -(-len(targets) // a.jobs)

@@ -92,6 +92,43 @@ def parse_log_file(path):
         return parse_log("")
 
 
+def last_line(path):
+    """The last non-blank line of a log, for a one-line reason."""
+    try:
+        with open(path, errors="replace") as f:
+            lines = [l.strip() for l in f if l.strip()]
+    except OSError:
+        return "no log"
+    return f"last log line: {lines[-1][:160]}" if lines else "empty log"
+
+
+def verdict(stats, exit, seconds, budget, artifacts, hung=False, forked=False, log=None):
+    """Did a fuzzer run fuzz as asked? ('finding' | 'failed' | 'clean', why),
+    for ci/fuzz.sh and the nightly alike. stats: parse_log's; exit: its exit
+    status (or the runner's 'cannot run: ...'); seconds: how long it ran of
+    `budget`; artifacts: how many it left; hung: killed past its budget;
+    forked: a -fork parent, which prints no final statistics. A run that
+    fuzzed less than asked is never clean."""
+    tail = f"; {last_line(log)}" if log else ""
+    if artifacts:
+        return "finding", f"{artifacts} artifact(s)"
+    if hung:
+        return "failed", f"still running {seconds:.0f}s after a {budget}s budget; killed"
+    if isinstance(exit, int) and exit < 0:
+        how = f"killed by signal {-exit}"
+    else:
+        how = f"exited with status {exit}" if isinstance(exit, int) else str(exit)
+    if stats["runs"] == 0:
+        return "failed", f"fuzzed nothing (0 runs; {how}{tail})"
+    if exit != 0:
+        return "failed", f"{how} without an artifact ({stats['runs']} runs{tail})"
+    if not (stats["final"] or forked):
+        return "failed", f"ended without libFuzzer's final statistics ({stats['runs']} runs{tail})"
+    if seconds < budget * 0.9 - 1:
+        return "failed", f"fuzzed {seconds:.0f}s of the {budget}s asked"
+    return "clean", ""
+
+
 def list_targets(replay):
     """The map targets, from the one registry (`gomap-replay --list-targets`,
     one target per line, its name first)."""

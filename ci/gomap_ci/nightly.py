@@ -30,17 +30,12 @@ import subprocess
 import sys
 import time
 
-from . import build, canaries, libfuzzer, plots, state_coverage, triage
-from .common import (CLEAN, FINDING, ROOT, TOOL, USAGE, Fail, Interrupted, bootstrap, kill_group, main_guard, now,
-                     parser, positive_float, positive_int, quote, raise_on_signals, stamp_of, unique_dir, user_path,
+from . import build, canary, libfuzzer, plots, state_coverage, triage
+from .common import (CLEAN, ENV_ASAN, ENV_TSAN, FINDING, ROOT, TOOL, USAGE, Fail, Interrupted, bootstrap, main_guard, now,
+                     parser, positive_float, positive_int, quote, raise_on_signals, run_group, stamp_of, unique_dir, user_path,
                      write_atomic, write_json, writable_dir)
 
 PROG = "ci/nightly.sh"
-ENV_ASAN = {
-    "ASAN_OPTIONS": "detect_leaks=1:malloc_context_size=8:abort_on_error=1",
-    "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
-}
-ENV_TSAN = {"TSAN_OPTIONS": "halt_on_error=1:second_deadlock_stack=1"}
 TRACE_LINES = 80  # of a finding's minimized trace, shown in the HTML report
 
 
@@ -48,45 +43,10 @@ def log(msg):
     print(f"[nightly {now().strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def run(cmd, out_path=None, timeout=None, env=None, cwd=ROOT, stderr_path=None, tick=None, every=30.0):
-    """Runs a command in its own process group, never raising for its
-    failure: returns (exit status, 'timeout' or 'cannot run: ...', seconds).
-    A timeout or an interruption ends the whole group. tick(seconds) is
-    called every `every` seconds while it runs (progress lines)."""
-    full_env = dict(os.environ, **(env or {}))
-    start = time.time()
-    out = open(out_path, "w") if out_path else subprocess.DEVNULL
-    err = open(stderr_path, "w") if stderr_path else subprocess.STDOUT
-    try:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=full_env, cwd=cwd,
-                                start_new_session=True)
-        deadline = start + timeout if timeout else None
-        try:
-            while True:
-                wait = every if tick else None
-                if deadline is not None:
-                    wait = max(0.0, min(wait or float("inf"), deadline - time.time()))
-                try:
-                    status = proc.wait(timeout=wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    if deadline is not None and time.time() >= deadline:
-                        raise
-                    tick(time.time() - start)
-        except subprocess.TimeoutExpired:
-            kill_group(proc)
-            status = "timeout"
-        except Interrupted:
-            kill_group(proc)
-            raise
-    except OSError as e:
-        status = f"cannot run: {e.strerror}"
-    finally:
-        if out_path:
-            out.close()
-        if stderr_path:
-            err.close()
-    return status, round(time.time() - start, 1)
+def rss_cell(mb):
+    """A target's peak RSS as the reports show it; None only when the fuzzer
+    never started (its status says why)."""
+    return "not started" if mb is None else f"{mb} MB"
 
 
 def configure_presets():
@@ -131,7 +91,7 @@ class Night:
             status = build.run_logged(cmd, log_path, cwd, name, timeout=timeout, env=dict(os.environ, **(env or {})))
             secs = round(time.time() - start, 1)
         else:
-            status, secs = run(cmd, log_path, timeout=timeout, env=env, cwd=cwd)
+            status, secs, _ = run_group(cmd, log_path, timeout=timeout, env=env, cwd=cwd)
         ok = status == 0
         log(f"{name}: {'ok' if ok else 'FAILED (' + str(status) + ')'} in {secs}s")
         self.steps.append({"name": name, "status": "ok" if ok else str(status), "seconds": secs,
@@ -168,32 +128,25 @@ class Night:
             p = libfuzzer.parse_log_file(log_path)
             log(f"fuzz {target}: {elapsed:.0f}s of {seconds}s, {p['runs']} execs, {p['exec_per_sec']} exec/s, "
                 f"cov {p['cov']}, {len(libfuzzer.artifacts(artifacts))} artifact(s) so far")
-        status, secs = run(cmd, log_path, timeout=seconds + 300, env=env, tick=tick)
+        status, secs, workers_rss = run_group(cmd, log_path, timeout=seconds + 300, env=env, tick=tick)
         s = libfuzzer.parse_log_file(log_path)
         arts = libfuzzer.artifacts(artifacts)
         stats = {"kind": kind, "seconds": secs, "exit": status, "runs": s["runs"], "exec_per_sec": s["exec_per_sec"],
                  "cov": s["cov"], "ft": s["ft"], "corpus": len(os.listdir(corpus)),
-                 # -fork mode's parent log carries no worker RSS: unknown, not 0
-                 "peak_rss_mb": s["peak_rss_mb"] or None,
+                 # -fork mode's parent log carries no worker RSS: the kernel's peak of
+                 # the parent and the workers it waited for (None: it never started)
+                 "peak_rss_mb": max(filter(None, (s["peak_rss_mb"], workers_rss)), default=None),
                  "artifacts": arts, "log": os.path.relpath(log_path, self.dir),
                  "state_first_reach": state_coverage.first_reach(log_path)}
-        # a target that did not fuzz is never clean: say why
-        if s["runs"] == 0:
-            stats["status"] = f"fuzzed nothing (exit {status})"
-        elif status == "timeout":
-            stats["status"] = f"hung past {seconds}s; killed"
-        elif secs < seconds * 0.9 - 1 and not arts:
-            stats["status"] = f"fuzzed {secs:.0f}s of {seconds}s (exit {status})"
-        elif status != 0 and not arts:  # failed without saving anything: not a clean target
-            stats["status"] = f"exited {status} without an artifact"
-        else:
-            stats["status"] = "ok"
+        # a target that did not fuzz is never clean: say why (its artifacts are triaged below)
+        kind, why = libfuzzer.verdict(s, status, secs, seconds, len(arts), hung=status == "timeout", forked=True)
+        stats["status"] = "ok" if kind != "failed" else why
         if stats["status"] != "ok":
             self.steps.append({"name": f"fuzz {target}", "status": stats["status"], "seconds": secs,
                                "log": stats["log"], "kind": "tool"})
         self.fuzz[target] = stats
         log(f"fuzz {target}: {s['runs']} runs, {s['exec_per_sec']} exec/s, cov {s['cov']} ft {s['ft']}, "
-            f"peak {s['peak_rss_mb'] or 'n/a'} MB, {len(arts)} artifact(s); {stats['status']}")
+            f"peak {rss_cell(stats['peak_rss_mb'])}, {len(arts)} artifact(s); {stats['status']}")
         for a in arts:
             self.triage(binary, target, os.path.join(artifacts, a), env)
 
@@ -222,7 +175,7 @@ class Night:
         os.makedirs(tdir, exist_ok=True)
         base = os.path.basename(artifact)
         repro_log = os.path.join(tdir, base + ".repro.log")
-        run([binary, artifact], repro_log, timeout=120, env=env)
+        run_group([binary, artifact], repro_log, timeout=120, env=env)
         with open(repro_log, errors="replace") as f:
             text = f.read()
         sig = self.signature(text)
@@ -236,7 +189,7 @@ class Night:
         sig_id = hashlib.sha1(sig.encode()).hexdigest()[:10]
         minimized = os.path.join(tdir, f"{target}-{sig_id}.min")
         minimize_log = os.path.join(tdir, f"{sig_id}.minimize.log")
-        run([binary, "-minimize_crash=1", "-runs=20000", "-max_total_time=60", f"-exact_artifact_path={minimized}",
+        run_group([binary, "-minimize_crash=1", "-runs=20000", "-max_total_time=60", f"-exact_artifact_path={minimized}",
              artifact], minimize_log, timeout=180, env=env)
         if not os.path.exists(minimized) or os.path.getsize(minimized) == 0:
             shutil.copyfile(artifact, minimized)
@@ -245,11 +198,11 @@ class Night:
         candidate = os.path.join(tdir, f"{sig_id}.regression.txt")
         is_map = replay and target in libfuzzer.list_targets(replay)
         if is_map:
-            run([replay, "--target", target, minimized], trace, timeout=120, env=env)
-            run([replay, "--target", target, "--to-text", "--out", candidate, minimized], None, timeout=60)
+            run_group([replay, "--target", target, minimized], trace, timeout=120, env=env)
+            run_group([replay, "--target", target, "--to-text", "--out", candidate, minimized], None, timeout=60)
             replay_cmd = quote([replay, "--target", target, minimized])
         else:
-            run([binary, minimized], trace, timeout=120, env=env)
+            run_group([binary, minimized], trace, timeout=120, env=env)
             replay_cmd = quote([binary, minimized])
         trace_text = None
         if os.path.exists(trace):
@@ -317,7 +270,7 @@ class Night:
                                     f"-instr-profile={profdata}", f"-output-dir={html_dir}"] + objs + [engine],
                   failure="tool")
         export = os.path.join(self.dir, "coverage", "summary.json")
-        status, _ = run(["llvm-cov-14", "export", "-summary-only", f"-instr-profile={profdata}"] + objs + [engine],
+        status, _, _ = run_group(["llvm-cov-14", "export", "-summary-only", f"-instr-profile={profdata}"] + objs + [engine],
                         export, stderr_path=export + ".stderr")
         try:
             with open(export) as f:
@@ -398,7 +351,7 @@ class Night:
     def canary_night(self):
         """A night against a planted bug: only fuzzing, triage and the reports."""
         a = self.args
-        src = canaries.prepare(a.canary)
+        src = canary.prepared(a.canary)
         bdir = os.path.join(ROOT, "build", f"fuzz-canary-{a.canary}")
         if self.build("fuzz", source=src, binary_dir=bdir):
             self.guarded("fuzz", self.fuzz_build, bdir, f"asan+ubsan, canary {a.canary}")
@@ -514,6 +467,7 @@ def render_html(r, history):
     import jinja2
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(os.path.dirname(__file__), "templates")),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["rss"] = rss_cell
     charts, n_clean, n_canary = trend_charts(history)
     return env.get_template("report.html.j2").render(r=r, charts=charts, trend_nights=n_clean, canary_nights=n_canary)
 
@@ -523,11 +477,11 @@ def markdown(r):
              f"commit {r['commit']}, started {r['started']}, {r['wall_seconds'] / 60:.0f} min, host {r['host']}", "",
              f"**{r['verdict']}**: {len(r['findings'])} finding(s), {len(r['failed_steps'])} failed step(s)"
              + (f", interrupted ({r['interrupted']})" if r["interrupted"] else "") + ".", "",
-             "## Fuzzing", "", "| target | sanitizer | status | runs | exec/s | cov | ft | peak RSS MB | corpus | artifacts |",
+             "## Fuzzing", "", "| target | sanitizer | status | runs | exec/s | cov | ft | peak RSS | corpus | artifacts |",
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for t, s in r["fuzz"].items():
         lines.append(f"| {t} | {s['kind']} | {s['status']} | {s['runs']} | {s['exec_per_sec']} | {s['cov']} | {s['ft']} | "
-                     f"{s['peak_rss_mb'] or 'n/a'} | {s['corpus']} | {len(s['artifacts'])} |")
+                     f"{rss_cell(s['peak_rss_mb'])} | {s['corpus']} | {len(s['artifacts'])} |")
     c = r["coverage"]
     lines += ["", "## Engine coverage", "",
               (f"Lines {c['line_percent']}% ({c['lines']}), branches {c['branch_percent']}% ({c['branches']}); "
@@ -568,7 +522,7 @@ def parse_args(argv):
     p.add_argument("--props-cases", type=positive_int(10 ** 9), default=2000, help="RapidCheck max_success (default 2000)")
     p.add_argument("--merge", action="store_true", help="merge new coverage into the shipped corpus (-merge=1)")
     p.add_argument("--adopt", action="store_true", help="copy candidate regressions into corpus/regressions/")
-    canaries.add_arguments(p, "a fuzz-only night, to see triage work end to end,")
+    canary.add_arguments(p, "a fuzz-only night, to see triage work end to end,")
     p.add_argument("--render", metavar="REPORT_JSON", type=user_path,
                    help="only re-render report.html next to an earlier night's report.json (with OUT/history.jsonl)")
     return p.parse_args(argv)
@@ -576,7 +530,7 @@ def parse_args(argv):
 
 def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
-    if canaries.listed(a):
+    if canary.listed(a):
         return CLEAN
     if a.render:
         try:

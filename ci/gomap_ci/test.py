@@ -22,6 +22,7 @@ from .common import (CLEAN, FINDING, ROOT, TOOL, USAGE, Fail, bootstrap, main_gu
                      write_atomic, write_json)
 
 PROG = "ci/test.sh"
+DEFAULT_PRESETS = "dev asan tsan"
 
 
 def test_presets():
@@ -31,7 +32,7 @@ def test_presets():
 
 def parse_args(argv):
     p = parser(PROG, __doc__.split("\n\n")[0], __doc__.split("\n\n", 1)[1])
-    p.add_argument("--presets", default=os.environ.get("GOMAP_TEST_PRESETS", "dev asan tsan"),
+    p.add_argument("--presets", default=os.environ.get("GOMAP_TEST_PRESETS", DEFAULT_PRESETS),
                    help="space-separated presets (default: $GOMAP_TEST_PRESETS or 'dev asan tsan')")
     p.add_argument("--jobs", type=positive_int(256), default=os.environ.get("GOMAP_JOBS", "2"),
                    help="build and test parallelism (default: $GOMAP_JOBS or 2)")

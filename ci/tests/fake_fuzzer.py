@@ -15,6 +15,8 @@ picks how it misbehaves:
   fill      write a large log (fills a small disk), then a crash artifact, exit 1
   family    like clean, but first start a grandchild that sleeps; its pid goes
             to FAKE_FUZZER_PIDFILE (for the SIGTERM test)
+  fork      libFuzzer -fork's parent: status lines without rss, no final
+            peak_rss_mb, and one worker it waits for that touches 150 MB
 """
 import os
 import subprocess
@@ -110,6 +112,13 @@ elif mode == "fill":
     say("==1==ERROR: AddressSanitizer: heap-use-after-free on address 0x1")
     artifact(b"GMAP\x00 crash bytes" * 100)
     sys.exit(1)
+elif mode == "fork":
+    say("INFO: -fork=1: fuzzing in separate process(s)")
+    worker = "b = bytearray(150 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1"
+    subprocess.run([sys.executable, "-c", worker], check=True)
+    say("#5000: cov: 12 ft: 30 corp: 5 exec/s 2500 oom/timeout/crash: 0/0/0 time: 2s job: 1 dft_time: 0")
+    time.sleep(budget)
+    say(f"Done 5000 runs in {budget} second(s)")
 elif mode == "family":
     child = subprocess.Popen(["sleep", "300"])
     with open(os.environ["FAKE_FUZZER_PIDFILE"], "w") as f:

@@ -88,21 +88,20 @@ class BuildProgress(ToolTest):
 class Canaries(ToolTest):
     def setUp(self):
         super().setUp()
-        try:
-            from gomap_ci import canary
-        except ImportError:
-            self.skipTest("ci/gomap_ci/canary.py is not there yet")
+        from gomap_ci import canary
         self.names = list(canary.names())
 
     def test_a_misspelt_canary_is_bad_usage_naming_the_known_ones(self):
-        for script in ("fuzz.sh", "nightly.sh"):
-            with self.subTest(script=script):
-                r = run([tool(script), "--canary", "growth-of-by-one", "--out", self.tmp])
+        for cmd in (["fuzz.sh", "--canary", "growth-of-by-one", "--out", self.tmp],
+                    ["nightly.sh", "--canary", "growth-of-by-one", "--out", self.tmp],
+                    ["canaries.sh", "growth-off-by-one", "growth-of-by-one"]):
+            with self.subTest(cmd=cmd):
+                r = run([tool(cmd[0]), *cmd[1:]])
                 self.assertOneLineError(r)
                 self.assertIn(self.names[0], r.stderr)
 
     def test_list_canaries(self):
-        for script in ("fuzz.sh", "nightly.sh"):
+        for script in ("fuzz.sh", "nightly.sh", "canaries.sh"):
             with self.subTest(script=script):
                 r = run([tool(script), "--list-canaries"])
                 self.assertEqual(r.returncode, 0, r.stderr)

@@ -40,6 +40,27 @@ class Parser(ToolTest):
         self.assertEqual((s["runs"], s["final"]), (0, False))
 
 
+class Verdict(ToolTest):
+    """The one "did it fuzz as asked" rule of ci/fuzz.sh and the nightly."""
+
+    def kind(self, log, exit=0, seconds=10, budget=10, artifacts=0, **kw):
+        return libfuzzer.verdict(libfuzzer.parse_log(log), exit, seconds, budget, artifacts, **kw)[0]
+
+    def test_each_way_of_not_fuzzing_fails(self):
+        self.assertEqual(self.kind(PLAIN), "clean")
+        self.assertEqual(self.kind(FORK, forked=True), "clean")  # a -fork parent prints no final stats
+        self.assertEqual(self.kind(PLAIN, exit=1, artifacts=1), "finding")
+        for log, kw in (("ERROR: bad options\n", {"exit": 1}),  # 0 runs
+                        (FORK, {}),  # no final stats from a plain run: it was cut short
+                        (PLAIN, {"exit": -9}),  # killed without an artifact
+                        (PLAIN, {"exit": "cannot run: No such file or directory"}),
+                        (PLAIN, {"hung": True}),
+                        (PLAIN, {"seconds": 5}),  # half its budget
+                        (FORK, {"forked": True, "seconds": 3})):
+            with self.subTest(log=log[:20], **{k: str(v) for k, v in kw.items()}):
+                self.assertEqual(self.kind(log, **kw), "failed")
+
+
 class Triage(ToolTest):
     def test_the_machine_readable_rule_comes_first(self):
         text = "FAILED at #3\n  rule:     [load-factor] growth starts early\nfailure-rule: load-factor-trigger\n"

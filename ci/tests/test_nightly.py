@@ -6,23 +6,33 @@ written either way."""
 import argparse
 import json
 import os
+import sys
 import unittest
 
 import support
 from support import ToolTest
 
 from gomap_ci import nightly
+from gomap_ci.common import run_group
 
 
 class NightlyRun(ToolTest):
     def test_progress_ticks_and_the_timeout(self):
         ticks = []
-        status, _ = nightly.run(["sleep", "2.5"], os.path.join(self.tmp, "l"), tick=ticks.append, every=1.0)
+        status, _, _ = run_group(["sleep", "2.5"], os.path.join(self.tmp, "l"), tick=ticks.append, every=1.0)
         self.assertEqual((status, len(ticks)), (0, 2))
-        status, secs = nightly.run(["sh", "-c", "sleep 30 & wait"], os.path.join(self.tmp, "l"), timeout=1,
-                                   tick=ticks.append, every=0.4)
+        status, secs, _ = run_group(["sh", "-c", "sleep 30 & wait"], os.path.join(self.tmp, "l"), timeout=1,
+                                    tick=ticks.append, every=0.4)
         self.assertEqual(status, "timeout")
         self.assertLess(secs, 10)
+
+    def test_peak_rss_counts_the_children_it_waited_for(self):
+        # the shell's own RSS is a few MB: 120 MB can only be its child's
+        grow = "b = bytearray(120 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1"
+        r = run_group(["sh", "-c", f"{sys.executable} -c '{grow}'; true"], os.path.join(self.tmp, "l"))
+        self.assertEqual(r.status, 0)
+        self.assertGreaterEqual(r.peak_rss_mb, 120)
+        self.assertEqual(run_group(["/nonexistent/x"]).peak_rss_mb, None)
 
 
 class NightlyFuzzing(ToolTest):
@@ -46,6 +56,14 @@ class NightlyFuzzing(ToolTest):
         self.assertIn("fuzzed nothing", r["fuzz"]["map_u64"]["status"])
         for name in ("summary.md", "report.html"):
             self.assertTrue(os.path.getsize(os.path.join(d, name)) > 0)
+
+    def test_a_fork_run_reports_its_workers_peak_rss(self):
+        # -fork's parent log has no rss: the 150 MB worker is measured by the kernel
+        code, r, d = self.night("fork")
+        self.assertEqual(r["fuzz"]["map_u64"]["status"], "ok")
+        self.assertGreaterEqual(r["fuzz"]["map_u64"]["peak_rss_mb"], 150)
+        with open(os.path.join(d, "summary.md")) as f:
+            self.assertRegex(f.read(), r"\| map_u64 \|.*\| 1[5-9]\d MB \|")
 
     def test_a_crash_becomes_one_triaged_finding(self):
         code, r, d = self.night("crash")
