@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 
+from . import replay as replay_module
 from . import build, canary, libfuzzer, plots, state_coverage, triage
 from .common import (CLEAN, ENV_ASAN, ENV_TSAN, FINDING, ROOT, TOOL, USAGE, Fail, Interrupted, bootstrap, main_guard, now,
                      parser, positive_float, positive_int, quote, raise_on_signals, run_group, stamp_of, unique_dir, user_path,
@@ -202,8 +203,13 @@ class Night:
             run_group([replay, "--target", target, "--to-text", "--out", candidate, minimized], None, timeout=60)
             replay_cmd = quote([replay, "--target", target, minimized])
         else:
+            # The target's own binary keeps its sanitizer (a TSan race shows
+            # only under TSan); a scheduled program also gets its text form,
+            # which gomap-replay writes without running it.
             run_group([binary, minimized], trace, timeout=120, env=env)
             replay_cmd = quote([binary, minimized])
+            if replay and target == replay_module.SCHEDULED:
+                run_group([replay, "--target", target, "--to-text", "--out", candidate, minimized], None, timeout=60)
         trace_text = None
         if os.path.exists(trace):
             with open(trace, errors="replace") as f:
