@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tool_run.hpp"
+#include "gomap_harness/concurrent_program.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -156,11 +157,16 @@ TEST(Corpus, BinarySeedsMatchTheirTextSources) {
   ASSERT_FALSE(seeds.empty());
   for (const fs::path& src : seeds) {
     const std::string target = src.parent_path().filename().string();
-    ASSERT_TRUE(gh::target_id(target)) << src;
-    gh::Program p = gh::parse_text(read_file(src));
-    if (p.target.empty()) p.target = target;
-    EXPECT_EQ(p.target, target) << src;
-    const auto want = gh::encode(p, true);
+    std::vector<std::uint8_t> want;
+    if (target == gh::kConcurrentSchedName) {
+      want = gh::encode_concurrent(gh::parse_concurrent_text(read_file(src)));
+    } else {
+      ASSERT_TRUE(gh::target_id(target)) << src;
+      gh::Program p = gh::parse_text(read_file(src));
+      if (p.target.empty()) p.target = target;
+      EXPECT_EQ(p.target, target) << src;
+      want = gh::encode(p, true);
+    }
     const fs::path bin = corpus / target / (src.stem().string() + ".bin");
     ASSERT_TRUE(fs::exists(bin)) << bin << " is missing: run corpus/build.sh";
     const std::string have = read_file(bin);
@@ -258,10 +264,12 @@ TEST(Registry, TargetFilesMatchTheRegistry) {
   EXPECT_EQ(names_in(src / "corpus", "", true), want) << "corpus/<target>/";
   EXPECT_EQ(names_in(src / "corpus" / "regressions", "", true), want) << "corpus/regressions/";
   EXPECT_EQ(names_in(src / "corpus", ".options", false), want) << "corpus/<target>.options";
-  // Nothing else under corpus/regressions/ either (a concurrent_map/ folder
-  // would need its own replay test).
+  // Nothing else under corpus/regressions/ either, but concurrent_map/: the
+  // concurrent failures, kept as concurrent_sched programs, which ctest
+  // replays with a test of their own (fuzz_regressions_concurrent_map).
   for (const auto& e : fs::directory_iterator(src / "corpus" / "regressions"))
-    EXPECT_TRUE(!e.is_directory() || std::count(want.begin(), want.end(), e.path().filename().string()))
+    EXPECT_TRUE(!e.is_directory() || e.path().filename() == "concurrent_map" ||
+                std::count(want.begin(), want.end(), e.path().filename().string()))
         << e.path() << " is not a registered target";
 }
 
@@ -270,7 +278,9 @@ TEST(Registry, TargetFilesMatchTheRegistry) {
 // `--options` is stale (rerun corpus/build.sh).
 TEST(Corpus, DictionariesAndOptionsMatchTheirSources) {
   TempDir d;
-  for (std::string_view t : gh::kTargetNames) {
+  std::vector<std::string_view> targets(gh::kTargetNames.begin(), gh::kTargetNames.end());
+  targets.push_back(gh::kConcurrentSchedName);
+  for (std::string_view t : targets) {
     for (const std::string kind : {"dict", "options"}) {
       const ToolRun r = replay(d, {"--" + kind, std::string(t)});
       ASSERT_EQ(r.exit_code, 0) << describe(r);
