@@ -22,6 +22,7 @@
 #include <exception>
 #include <limits>
 #include <string>
+#include <thread>
 
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer)
@@ -231,7 +232,22 @@ void wait_until(bool (*ready)(const void*), const void* obj, const char* what) {
   s.state.store(State::Ready, std::memory_order_relaxed);
 }
 
+// libstdc++ updates shared_ptr counts (and other reference counts) without
+// atomic instructions while the process has never started a second thread
+// (__libc_single_threaded). The logical threads share such counts, and TSan,
+// which sees them as threads, would report those plain updates as races that
+// a real multi-threaded program does not have. One short-lived thread puts
+// the process in multi-threaded mode for good.
+void leave_single_threaded_mode() {
+  static const bool done = [] {
+    std::thread([] {}).join();
+    return true;
+  }();
+  (void)done;
+}
+
 RunReport run(const std::vector<std::function<void()>>& bodies, Chooser& chooser, const Limits& limits) {
+  leave_single_threaded_mode();
   Machine& m = machine();
   if (m.running.load(std::memory_order_relaxed)) {
     std::fprintf(stderr, "gomap scheduler: run() is not reentrant\n");
