@@ -139,11 +139,15 @@ class Executor {
     std::uint64_t growths_at_start = 0;  // the map's Stats::growths when it started
     bool growing_at_start = false;
     bool map_replaced = false;  // its map object was moved from / assigned to since: it must end
+    // stl rules: it erased through itself and has not advanced since, so it
+    // stands on an entry it has not yielded (or the end), whose key it does not know.
+    bool erased_under = false;
     bool live() const { return it.has_value(); }
     void stop() {
       it.reset();
       last_key.reset();
       map_replaced = false;
+      erased_under = false;
     }
   };
 
@@ -162,6 +166,17 @@ class Executor {
       const std::size_t before_rules = counts_.iterators_ended;
       apply_stl_rules(op);
       ended_by_rules = counts_.iterators_ended - before_rules;
+    }
+    if constexpr (requires { A::ends_iterators(OpKind::Clear); }) {
+      // An engine whose version of this op would break its iterators' rules
+      // (the Go adapter's clear) has them end first.
+      if (A::ends_iterators(op.kind))
+        for (auto& s : iters_)
+          if (s.live()) {
+            s.stop();
+            ++counts_.iterators_ended;
+            ++ended_by_rules;
+          }
     }
     [[maybe_unused]] gomap::Stats before;
     bool nan_before = false;
@@ -206,7 +221,7 @@ class Executor {
     if constexpr (HasInvariants<A>)
       if (deep_) map_->check_invariants();
     if (opts_.on_op_end) {
-      if (ended_by_rules) result = "(stl rules: " + std::to_string(ended_by_rules) + " live iterator(s) ended first) " + result;
+      if (ended_by_rules) result = "(" + std::to_string(ended_by_rules) + " live iterator(s) ended first by the engine's rules) " + result;
       if (support == OpSupport::Translate) result = "(translated) " + result;
       opts_.on_op_end(result);
     }
@@ -242,21 +257,26 @@ class Executor {
         if (iters_[op.iter].last_key && !present(*iters_[op.iter].last_key)) end_all();
         break;
       case OpKind::Erase: {
+        // An iterator standing on the erased entry ends: one whose last
+        // yield it is, and one that stands on an entry it has not seen
+        // (after an erase through it), which may be this one.
         const Key k = T::key(op.key, domain_);
+        if (!present(k)) break;
         for (auto& s : iters_)
-          if (s.live() && s.last_key && !T::is_nan(k) && T::oracle_key(*s.last_key) == T::oracle_key(k)) {
+          if (s.live() && (s.erased_under || (s.last_key && T::oracle_key(*s.last_key) == T::oracle_key(k)))) {
             s.stop();
             ++counts_.iterators_ended;
           }
         break;
       }
       case OpKind::IterEraseYielded:
-        // Through iterator i; another iterator standing on the same entry ends.
+        // Through iterator i; another iterator standing on the same entry
+        // (or on one it has not seen) ends.
         if (iters_[op.iter].live() && iters_[op.iter].last_key) {
           const OKey ok = T::oracle_key(*iters_[op.iter].last_key);
           for (unsigned j = 0; j < kMaxIterators; ++j) {
             IterSlot& s = iters_[j];
-            if (j != op.iter && s.live() && s.last_key && T::oracle_key(*s.last_key) == ok) {
+            if (j != op.iter && s.live() && (s.erased_under || (s.last_key && T::oracle_key(*s.last_key) == ok))) {
               s.stop();
               ++counts_.iterators_ended;
             }
@@ -535,6 +555,7 @@ class Executor {
     const Key k = map_->key(*s.it);
     const std::uint64_t v = map_->value(*s.it);
     s.last_key = k;
+    s.erased_under = false;
     s.model.on_yield(oracle_, k, v);
     if (T::is_nan(k)) return "yield NaN";
     return tracing_ ? std::string("yield " + T::show_key(k) + " = " + std::to_string(v)) : std::string();
@@ -556,6 +577,7 @@ class Executor {
                      std::to_string(n0 - 1) + " entries", std::to_string(map_->size()));
         oracle_erase(T::oracle_key(k));
         s.last_key.reset();
+        s.erased_under = true;
         return tracing_ ? "erase through iterator " + std::to_string(i) + ": " + T::show_key(k) : std::string();
       }
     }
@@ -628,6 +650,7 @@ class Executor {
     to.growths_at_start = from.growths_at_start;
     to.growing_at_start = from.growing_at_start;
     to.map_replaced = from.map_replaced;
+    to.erased_under = from.erased_under;
   }
 
   // Moves the map into a non-empty map (move assignment destroys that map's
