@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 
-from . import build, canaries, libfuzzer, plots, state_coverage, triage
+from . import build, canaries, go_oracle, libfuzzer, plots, state_coverage, triage
 from .common import (CLEAN, FINDING, ROOT, TOOL, USAGE, Fail, Interrupted, bootstrap, kill_group, main_guard, now,
                      parser, positive_float, positive_int, quote, raise_on_signals, stamp_of, unique_dir, user_path,
                      write_atomic, write_json, writable_dir)
@@ -415,6 +415,8 @@ class Night:
             if got:
                 replay, map_targets = got
                 self.guarded("state coverage", self.measure_state_coverage, replay, map_targets)
+                # tonight's new inputs through gomap and the real Go map (ci/go-oracle.sh)
+                self.guarded("go oracle", go_oracle.nightly, self, map_targets)
         if "fuzz-tsan" in have and self.build("fuzz-tsan"):
             fuzz_dir = os.path.join(ROOT, "build", "fuzz-tsan", "fuzz")
             tsan = [t for t in libfuzzer.program_targets() if t not in map_targets
