@@ -55,7 +55,7 @@ def nightly(night, map_targets):
             and night.step("build gomap-go-lockstep", ["cmake", "--build", bdir, "-j", str(night.args.jobs),
                                                        "--target", "gomap-go-lockstep"], timeout=3600, failure="tool")):
         return
-    oracle = os.path.join(bdir, "gomap-go-oracle")
+    oracle = os.path.join(bdir, "fuzz", "gomap-go-oracle")
     if not night.step("build gomap-go-oracle", go_build_cmd(oracle), timeout=600, cwd=ORACLE_SRC,
                       env={k: v for k, v in go_env(bdir).items() if k.startswith("GO")}, failure="tool"):
         return
@@ -82,7 +82,7 @@ def main(argv=None):
         raise Fail(TOOL, f"{GO} not found (ci/bootstrap.sh installs golang-1.19-go)")
     logs = tempfile.mkdtemp(prefix="gomap-go-oracle-")
     bdir = build.build("dev", "dev", logs, targets=["gomap-go-lockstep", "gomap-replay"])
-    oracle = os.path.join(bdir, "gomap-go-oracle")
+    oracle = os.path.join(bdir, "fuzz", "gomap-go-oracle")  # where ctest's go_oracle_regressions builds it too
     r = subprocess.run(go_build_cmd(oracle), cwd=ORACLE_SRC, env=go_env(bdir), capture_output=True, text=True)
     if r.returncode != 0:
         raise Fail(TOOL, "building the Go oracle failed: " + (r.stderr.strip().splitlines() or ["?"])[-1])

@@ -34,7 +34,7 @@ namespace {
 
 struct Totals {
   std::size_t programs = 0, agree = 0, disagree = 0, skipped_ops = 0, translated_ops = 0, iterators_ended = 0;
-  std::size_t not_gomap = 0, b_compared = 0, go_ops = 0, out_of_step = 0;
+  std::size_t not_gomap = 0, b_compared = 0, go_ops = 0, out_of_step = 0, b_whole = 0;
   double go_seconds = 0;
 };
 
@@ -91,7 +91,8 @@ bool lockstep(const gh::LoadedProgram& lp, Totals& t, bool verbose) {
   if (!rg.ok) why = "gomap fails the program (replay it with gomap-replay):\n" + gh::describe_failure(*rg.failure);
   else if (!ro.ok) why = "Go's map fails the oracle or the iteration model:\n" + gh::describe_failure(*ro.failure);
   else {
-    for (std::size_t i = 0; i < b_go.size() && i < b_gomap.size(); ++i) {
+    std::size_t i = 0;
+    for (; i < b_go.size() && i < b_gomap.size(); ++i) {
       if (!b_go[i]) break;  // the maps may differ after an op Go did not run
       const gh::OpKind k = p.ops[i].kind;
       if ((k == gh::OpKind::IterEraseYielded || k == gh::OpKind::IterSetYielded) && results_go[i] != results_gomap[i]) {
@@ -105,6 +106,7 @@ bool lockstep(const gh::LoadedProgram& lp, Totals& t, bool verbose) {
         break;
       }
     }
+    if (why.empty() && i == p.ops.size()) ++t.b_whole;  // B compared after every op of the program
   }
   if (why.empty()) {
     if (verbose) std::printf("agree %s (%zu ops, %zu skipped for Go)\n", lp.path.c_str(), p.ops.size(), ro.counts.skipped_ops);
@@ -175,10 +177,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "gomap-go-lockstep: error: no program of a gomap target among %zu files\n", files.size());
     return 2;
   }
-  std::printf("go-oracle: %zu round trips to Go in %.2f s (%.1f us each); B compared after %zu ops; "
+  std::printf("go-oracle: %zu round trips to Go in %.2f s (%.1f us each); B compared after %zu ops (after every op in %zu programs); "
               "%zu programs left step where an iterator yielded other keys; "
               "%zu ops translated (clear as mapclear), %zu live iterators ended at them; %zu programs of other engines not run\n",
-              t.go_ops, t.go_seconds, t.go_ops ? 1e6 * t.go_seconds / double(t.go_ops) : 0.0, t.b_compared, t.out_of_step, t.translated_ops,
+              t.go_ops, t.go_seconds, t.go_ops ? 1e6 * t.go_seconds / double(t.go_ops) : 0.0, t.b_compared, t.b_whole, t.out_of_step, t.translated_ops,
               t.iterators_ended, t.not_gomap);
   std::printf("go-oracle: %zu programs, %zu agree, %zu disagree, %zu skipped ops\n", t.programs, t.agree, t.disagree,
               t.skipped_ops);
