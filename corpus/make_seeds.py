@@ -194,6 +194,16 @@ SCENARIOS = {
 }
 
 
+def base_target(target):
+    """The gomap target whose key domains a target shares: itself, or for an
+    engine-adapter target `<engine>_<keys>` (std_u64, absl_u64, ...: see
+    targets.hpp) the gomap target `map_<keys>`. Its seeds are the base's
+    (programs name their own target), so a new engine needs no tables here."""
+    if target.startswith("map_"):
+        return target
+    return "map_" + target.split("_", 1)[1]
+
+
 def fail(status, message):
     """One line on stderr and the exit status: 2 bad usage or input, 3 the environment."""
     print(f"make_seeds.py: error: {message}", file=sys.stderr)
@@ -226,11 +236,12 @@ def main():
     args = parser.parse_args()
     written = 0
     for target, domain_count, has_nan in registry(os.path.abspath(args.replay)):
+        base = base_target(target)
         missing = [table for table, have in (("STATE_MATRIX_DOMAIN", STATE_MATRIX_DOMAIN),
-                                             ("SAME_SIZE_RECIPES", SAME_SIZE_RECIPES)) if target not in have]
+                                             ("SAME_SIZE_RECIPES", SAME_SIZE_RECIPES)) if base not in have]
         if missing:
-            fail(2, f"no seeds for target {target}: add it to {' and '.join(missing)}")
-        domains = SCENARIO_DOMAINS.get(target, list(range(domain_count)))
+            fail(2, f"no seeds for target {target}: add {base} to {' and '.join(missing)}")
+        domains = SCENARIO_DOMAINS.get(base, list(range(domain_count)))
         out = os.path.join(HERE, "seeds", target)
         os.makedirs(out, exist_ok=True)
         scenarios = dict(SCENARIOS)
@@ -238,7 +249,7 @@ def main():
         if has_nan:
             scenarios["nan_storm"] = nan_storm
         # The state matrix, in the domain with enough distinct keys (and NaN).
-        matrix_domain = STATE_MATRIX_DOMAIN[target]
+        matrix_domain = STATE_MATRIX_DOMAIN[base]
         # One short program per state, so that each fits the target's max_len.
         for growth in ("none", "doubling"):
             for nan in nan_cases:
@@ -257,7 +268,7 @@ def main():
                 written += 1
         # Same-size growth: one short program per (NaN, iterator, op), so that
         # each fits the target's max_len.
-        recipe = SAME_SIZE_RECIPES[target]
+        recipe = SAME_SIZE_RECIPES[base]
         for nan in nan_cases:
             for it in ("none", "before", "during"):
                 for op in WHOLE_MAP_OPS:

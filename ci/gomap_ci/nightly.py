@@ -31,7 +31,7 @@ import sys
 import time
 
 from . import replay as replay_module
-from . import build, canary, libfuzzer, plots, state_coverage, triage
+from . import build, canary, go_oracle, libfuzzer, plots, state_coverage, triage
 from .common import (CLEAN, ENV_ASAN, ENV_TSAN, FINDING, ROOT, TOOL, USAGE, Fail, Interrupted, bootstrap, main_guard, now,
                      parser, positive_float, positive_int, quote, raise_on_signals, run_group, stamp_of, unique_dir, user_path,
                      write_atomic, write_json, writable_dir)
@@ -374,6 +374,8 @@ class Night:
             if got:
                 replay, map_targets = got
                 self.guarded("state coverage", self.measure_state_coverage, replay, map_targets)
+                # tonight's new inputs through gomap and the real Go map (ci/go-oracle.sh)
+                self.guarded("go oracle", go_oracle.nightly, self, map_targets)
         if "fuzz-tsan" in have and self.build("fuzz-tsan"):
             fuzz_dir = os.path.join(ROOT, "build", "fuzz-tsan", "fuzz")
             tsan = [t for t in libfuzzer.program_targets() if t not in map_targets

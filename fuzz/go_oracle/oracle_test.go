@@ -89,7 +89,7 @@ func TestBadLinesReplyErrorAndExit2(t *testing.T) {
 		{"set 1 2", false}, // before keytype
 		{"keytype u32", false}, {"keytype", false}, {"keytype u64", true},
 		{"", false}, {"fly 1", false}, {"set 1", false}, {"set 01 2", false}, {"set -1 2", false},
-		{"get 18446744073709551616", false}, {"set 1 x", false}, {"iter_start 4", false}, {"iter_next", false},
+		{"get 18446744073709551616", false}, {"set 1 x", false}, {"iter_start 5", false}, {"iter_next", false},
 		{"clear sometimes", false}, {"new -3", false}, {"len 1", false},
 		{"keytype f64", true}, {"get 0", false}, {"get 00000000000000000", false}, {"get 000000000000000g", false},
 		{"keytype string", true}, {"get 6", false}, {"get xy", false}, {"get ", false},

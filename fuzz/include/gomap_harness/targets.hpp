@@ -23,6 +23,13 @@
 
 namespace gomap_harness {
 
+// The engine adapters (fuzz/adapters/): a target names the one it runs on;
+// the executor includes their definitions.
+template <class T> class GomapAdapter;
+template <class T> class StdUnorderedAdapter;
+template <class T> class AbslFlatAdapter;
+template <class T> class BoostFlatAdapter;
+
 inline std::uint64_t splitmix64(std::uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -93,6 +100,9 @@ struct TargetBase {
   static constexpr std::size_t max_len = 256;
   // Key codes worth a libFuzzer dictionary token (name, code), domain 0.
   static constexpr std::array<std::pair<std::string_view, std::uint16_t>, 0> dict_keys{};
+  // The engine under test, behind its adapter (fuzz/adapters/engine_adapter.hpp).
+  template <class Target>
+  using Adapter = GomapAdapter<Target>;
 };
 
 // Values that are TrackedValue.
@@ -373,6 +383,28 @@ struct StructTarget : TargetBase<DoubleLabel, TrackedValue>, TrackedValues {
   static std::string show_key(const Key& k) { return "{" + DoubleTarget::show_key(k.x) + ", " + StringTarget::show_key(k.label) + "}"; }
 };
 
+// ---- std_u64, absl_u64, boost_u64: map_u64's keys and values on the
+// standard library's and two popular hash maps, under the stl iteration rules
+// (fuzz/adapters/engine_adapter.hpp). These maps are trusted, so a finding
+// here is a false positive of the harness. The name's prefix is the engine,
+// its suffix the gomap target whose domains it shares (corpus/make_seeds.py
+// reads it so).
+struct StdU64Target : U64Target {
+  static constexpr std::string_view name = "std_u64";
+  template <class Target>
+  using Adapter = StdUnorderedAdapter<Target>;
+};
+struct AbslU64Target : U64Target {
+  static constexpr std::string_view name = "absl_u64";
+  template <class Target>
+  using Adapter = AbslFlatAdapter<Target>;
+};
+struct BoostU64Target : U64Target {
+  static constexpr std::string_view name = "boost_u64";
+  template <class Target>
+  using Adapter = BoostFlatAdapter<Target>;
+};
+
 // ---- The registry: every single-thread map target, once. Append only: a
 // target's index here is its id in the binary header of saved crash files.
 // Names, ids, dispatch (with_target), `gomap-replay --list-targets` (which
@@ -395,7 +427,8 @@ struct TargetList {
   }
 };
 
-using AllTargets = TargetList<U64Target, StringTarget, DoubleTarget, BigKeyTarget, CollideTarget, StructTarget>;
+using AllTargets = TargetList<U64Target, StringTarget, DoubleTarget, BigKeyTarget, CollideTarget, StructTarget,
+                              StdU64Target, AbslU64Target, BoostU64Target>;
 
 inline constexpr const auto& kTargetNames = AllTargets::names;
 static_assert(kTargetNames.size() < 256, "the binary header stores a target id in one byte");

@@ -1,0 +1,4 @@
+// std_u64: map_u64's programs on std::unordered_map (stl iteration rules).
+#include "gomap_harness/fuzz_target.hpp"
+
+GOMAP_FUZZ_TARGET(gomap_harness::StdU64Target)

@@ -1,0 +1,47 @@
+# fuzz/README.md's "Your own map" blocks, built and run as written: each
+# ```cpp block whose first line is `// file: NAME` is extracted into the build
+# tree at configure time (re-run when the README changes). The fuzz target
+# links the replay main and replays the map_u64 corpus and regressions; the
+# property runs with the props' fixed RapidCheck parameters. A block that
+# went missing fails a test instead of being skipped.
+set(_readme ${CMAKE_CURRENT_SOURCE_DIR}/README.md)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_readme})
+file(READ ${_readme} _readme_text)
+set(_example_dir ${CMAKE_CURRENT_BINARY_DIR}/readme_example)
+file(MAKE_DIRECTORY ${_example_dir})
+set(_example_missing "")
+foreach(_name my_map_adapter.hpp my_map_fuzz.cpp my_map_props.cpp)
+  string(REGEX MATCH "```cpp\n// file: ${_name}\n[^`]*```" _block "${_readme_text}")
+  if(NOT _block)
+    list(APPEND _example_missing ${_name})
+    continue()
+  endif()
+  string(REGEX REPLACE "^```cpp\n" "" _block "${_block}")
+  string(REGEX REPLACE "```$" "" _block "${_block}")
+  file(WRITE ${_example_dir}/${_name}.new "${_block}")
+  file(COPY_FILE ${_example_dir}/${_name}.new ${_example_dir}/${_name} ONLY_IF_DIFFERENT)
+endforeach()
+if(_example_missing)
+  add_test(NAME fuzz_readme_example_blocks
+           COMMAND ${CMAKE_COMMAND} -E echo "fuzz/README.md lacks the blocks: ${_example_missing}")
+  set_tests_properties(fuzz_readme_example_blocks PROPERTIES WILL_FAIL TRUE LABELS fuzz)
+else()
+  add_executable(fuzz_readme_example ${_example_dir}/my_map_fuzz.cpp ${CMAKE_CURRENT_SOURCE_DIR}/standalone_main.cpp)
+  target_include_directories(fuzz_readme_example PRIVATE ${_example_dir})
+  target_link_libraries(fuzz_readme_example PRIVATE gomap_harness)
+  set_target_properties(fuzz_readme_example PROPERTIES OUTPUT_NAME my_map_replay)
+  add_test(NAME fuzz_readme_example_replay
+           COMMAND fuzz_readme_example ${GOMAP_CORPUS_DIR}/map_u64 ${GOMAP_CORPUS_DIR}/regressions/map_u64)
+  set_tests_properties(fuzz_readme_example_replay PROPERTIES LABELS fuzz PASS_REGULAR_EXPRESSION "replayed [1-9][0-9]* inputs, no divergence")
+  find_package(rapidcheck CONFIG QUIET)
+  if(rapidcheck_FOUND)
+    add_executable(fuzz_readme_example_props ${_example_dir}/my_map_props.cpp)
+    target_include_directories(fuzz_readme_example_props PRIVATE ${_example_dir})
+    target_link_libraries(fuzz_readme_example_props PRIVATE gomap_harness rapidcheck rapidcheck_gtest GTest::gtest_main)
+    add_test(NAME fuzz_readme_example_props COMMAND fuzz_readme_example_props)
+    set_tests_properties(fuzz_readme_example_props PROPERTIES LABELS fuzz ENVIRONMENT "RC_PARAMS=max_success=200 max_size=200 seed=20261121")
+  else()
+    add_test(NAME fuzz_readme_example_props COMMAND ${CMAKE_COMMAND} -E echo "rapidcheck not found (Debian: librapidcheck-dev)")
+    set_tests_properties(fuzz_readme_example_props PROPERTIES WILL_FAIL TRUE LABELS fuzz)
+  endif()
+endif()
