@@ -278,8 +278,16 @@ int main(int argc, char** argv) {
     std::cout.flush();
   }
   for (const auto& [t, set] : reached) {
-    bool nan = false;
-    gh::with_target(t, [&]<class T>() { nan = T::has_nan; });
+    bool nan = false, has_states = true;
+    gh::with_target(t, [&]<class T>() {
+      nan = T::has_nan;
+      has_states = gh::HasStats<gh::adapter_of<T>>;
+    });
+    if (!has_states) {
+      // The states are gomap::Map's (its Stats); another engine has none.
+      std::cout << "states: " << t << " runs on another engine: gomap's engine states do not apply\n";
+      continue;
+    }
     std::size_t reachable = 0, got = 0;
     for (std::size_t s = 0; s < gh::states::kStates; ++s) {
       if (gh::states::has_nan(s) && !nan) continue;
