@@ -19,6 +19,7 @@
 // 3 the Go oracle could not run or failed.
 #include <chrono>
 #include <cstdio>
+#include <iostream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,7 @@
 
 #include "adapters/go_adapter.hpp"
 #include "gomap_harness/executor.hpp"
+#include "gomap_harness/minimize.hpp"
 #include "gomap_harness/program_file.hpp"
 
 namespace gh = gomap_harness;
@@ -41,10 +43,11 @@ struct Totals {
 int usage(const char* argv0, int code) {
   std::fprintf(code ? stderr : stdout,
                "usage: %s --go-oracle PATH [--verbose] FILE|DIR...\n"
+               "       %s --go-oracle PATH --minimize FILE [--out MIN.txt]   # shrink a disagreement\n"
                "Runs each program on gomap and on Go 1.19's map (PATH: the gomap-go-oracle binary) in lockstep;\n"
                "prints each disagreement and, last, 'go-oracle: N programs, A agree, D disagree, S skipped ops'.\n"
                "Exit: 0 all agree, 1 a disagreement, 2 bad usage or input, 3 the Go oracle failed.\n",
-               argv0);
+               argv0, argv0);
   return code;
 }
 
@@ -102,7 +105,8 @@ bool lockstep(const gh::LoadedProgram& lp, Totals& t, bool verbose) {
       ++t.b_compared;
       if (*b_go[i] != b_gomap[i]) {
         why = "B differs after op #" + std::to_string(i) + " (" + gh::op_to_text(p.ops[i]) + "): gomap B=" +
-              std::to_string(b_gomap[i]) + ", Go B=" + std::to_string(*b_go[i]) + "\n";
+              std::to_string(b_gomap[i]) + ", Go B=" + std::to_string(*b_go[i]) + "\nfailure-rule: " +
+              std::string(gh::rule_id(gh::Rule::GoDisagreement)) + "\n";
         break;
       }
     }
@@ -124,16 +128,44 @@ bool lockstep(const gh::LoadedProgram& lp, Totals& t, bool verbose) {
 int main(int argc, char** argv) {
   std::string go_path;
   bool verbose = false;
+  std::optional<std::string> minimize, out;
   std::vector<std::string> paths;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (a == "-h" || a == "--help") return usage(argv[0], 0);
     if (a == "--verbose") verbose = true;
+    else if (a == "--quiet") verbose = false;  // the default; accepted for the minimizer's child runs
     else if (a == "--go-oracle" && i + 1 < argc) go_path = argv[++i];
+    else if (a == "--minimize" && i + 1 < argc) minimize = argv[++i];
+    else if (a == "--out" && i + 1 < argc) out = argv[++i];
     else if (a.rfind("-", 0) == 0) {
       std::fprintf(stderr, "gomap-go-lockstep: error: unknown option '%s' (see --help)\n", argv[i]);
       return 2;
     } else paths.emplace_back(a);
+  }
+  if (minimize) {
+    // A disagreement is shrunk like any failure (minimize.hpp): candidates
+    // run in child lockstep runs of this binary, and one is kept while it
+    // disagrees the same way (the same failure-rule line).
+    if (go_path.empty() || !paths.empty()) {
+      std::fprintf(stderr, "gomap-go-lockstep: error: --minimize FILE needs --go-oracle PATH and no other inputs\n");
+      return 2;
+    }
+    gh::MinimizeOptions mo;
+    try {
+      mo.text = gh::text_of(gh::load_program_file(*minimize, std::nullopt));
+    } catch (const gh::InputError& e) {
+      std::fprintf(stderr, "gomap-go-lockstep: error: %s\n", e.what());
+      return 2;
+    }
+    mo.name = *minimize;
+    mo.out = out;
+    mo.child_args = {"--go-oracle", go_path};
+    return gh::minimize_main(mo, std::cout, std::cerr);
+  }
+  if (out) {
+    std::fprintf(stderr, "gomap-go-lockstep: error: --out goes with --minimize\n");
+    return 2;
   }
   if (go_path.empty() || paths.empty()) {
     std::fprintf(stderr, "gomap-go-lockstep: error: needs --go-oracle PATH and at least one FILE or DIR (see --help)\n");

@@ -38,14 +38,16 @@ enum class Rule : std::uint8_t {
   Linearizability,  // the recorded history has no legal sequential order
   Deadlock,         // every unfinished logical thread waits for a lock
   Livelock,         // a run passed its bound of scheduling points
+  // Go's own map in lockstep (fuzz/go_oracle, ci/go-oracle.sh):
+  GoDisagreement,   // gomap's B after an op differs from the Go runtime's
 };
 
 // The ids, kebab-case, in Rule order: what `failure-rule:` prints.
-inline constexpr std::array<std::string_view, 18> kRuleIds = {
+inline constexpr std::array<std::string_view, 19> kRuleIds = {
     "size",     "load-factor", "evacuation", "lookup",         "erase",      "clear",     "compact", "copy",
     "move",     "iteration",   "contents",   "value-lifetime", "invariants", "exception", "program",
-    "linearizability", "deadlock", "livelock"};
-static_assert(kRuleIds.size() == static_cast<std::size_t>(Rule::Livelock) + 1, "one id per Rule");
+    "linearizability", "deadlock", "livelock", "go-disagreement"};
+static_assert(kRuleIds.size() == static_cast<std::size_t>(Rule::GoDisagreement) + 1, "one id per Rule");
 
 constexpr std::string_view rule_id(Rule r) { return kRuleIds[static_cast<std::size_t>(r)]; }
 inline std::optional<Rule> rule_from_id(std::string_view id) {
