@@ -481,7 +481,7 @@ std::string printable(std::string_view s) {
 
 int minimize_main(const MinimizeOptions& opts, std::ostream& out, std::ostream& err) {
   auto error = [&](int status, const std::string& what) {
-    err << "gomap-replay: error: " << what << "\n";
+    err << opts.tool << ": error: " << what << "\n";
     return status;
   };
   if (opts.out && fs::exists(*opts.out)) return error(2, *opts.out + " exists; refusing to overwrite it");
@@ -513,7 +513,7 @@ int minimize_main(const MinimizeOptions& opts, std::ostream& out, std::ostream& 
     std::string counts = std::to_string(stats.ops_before) + " ops -> " + std::to_string(stats.ops_after) + " ops";
     if (stats.steps_before)
       counts += ", " + std::to_string(stats.steps_before) + " schedule steps -> " + std::to_string(stats.steps_after);
-    const std::string result = "# minimized by gomap-replay --minimize from " + printable(opts.name) + ": " + counts +
+    const std::string result = "# minimized by " + opts.tool + " --minimize from " + printable(opts.name) + ": " + counts +
                                ", " + printable(orig.signature.describe()) + "\n" + body;
     // What is written is what was verified: run once more, comment included.
     const CandidateRunner::Run check = runner.run(result, limit);

@@ -161,6 +161,7 @@ int main(int argc, char** argv) {
     mo.name = *minimize;
     mo.out = out;
     mo.child_args = {"--go-oracle", go_path};
+    mo.tool = "gomap-go-lockstep";
     return gh::minimize_main(mo, std::cout, std::cerr);
   }
   if (out) {

@@ -147,6 +147,7 @@ struct MinimizeOptions {
   std::vector<std::string> child_args;   // put before `--quiet FILE` (e.g. --target T)
   double timeout_seconds = 0;            // per candidate; 0: from the original's run time
   bool quiet = false;                    // no progress lines
+  std::string tool = "gomap-replay";     // names the tool in messages and the result's header
 };
 
 // The whole mode: run the original, minimize, verify, write. Returns the
