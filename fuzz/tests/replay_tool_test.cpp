@@ -258,8 +258,9 @@ TEST(Registry, TargetFilesMatchTheRegistry) {
     std::vector<std::string> out;
     for (const auto& e : fs::directory_iterator(dir)) {
       const std::string n = e.path().filename().string();
-      // Not targets: the concurrent target's file, and corpus/'s own folders.
-      if (n == "concurrent_map.cpp" || n == "seeds" || n == "regressions" || n == "tools" || n.front() == '.') continue;
+      // Not map targets: the concurrent targets (checked below), and
+      // corpus/'s own folders.
+      if (n.rfind("concurrent_", 0) == 0 || n == "seeds" || n == "regressions" || n == "tools" || n.front() == '.') continue;
       if (dirs ? e.is_directory() : e.path().extension() == ext) out.push_back(e.path().stem().string());
     }
     std::sort(out.begin(), out.end());
@@ -272,13 +273,14 @@ TEST(Registry, TargetFilesMatchTheRegistry) {
   EXPECT_EQ(names_in(src / "corpus", "", true), want) << "corpus/<target>/";
   EXPECT_EQ(names_in(src / "corpus" / "regressions", "", true), want) << "corpus/regressions/";
   EXPECT_EQ(names_in(src / "corpus", ".options", false), want) << "corpus/<target>.options";
-  // Nothing else under corpus/regressions/ either, but concurrent_map/: the
-  // concurrent failures, kept as concurrent_sched programs, which ctest
-  // replays with a test of their own (fuzz_regressions_concurrent_map).
-  for (const auto& e : fs::directory_iterator(src / "corpus" / "regressions"))
-    EXPECT_TRUE(!e.is_directory() || e.path().filename() == "concurrent_map" ||
-                std::count(want.begin(), want.end(), e.path().filename().string()))
-        << e.path() << " is not a registered target";
+  // The scheduled concurrent target has the same files as a map target; its
+  // regressions are the concurrent failures, in corpus/regressions/concurrent_map/
+  // (replayed by fuzz_regressions_concurrent_map).
+  const std::string sched(gh::kConcurrentSchedName);
+  for (const fs::path& p : {src / "fuzz" / "targets" / (sched + ".cpp"), src / "corpus" / "seeds" / sched,
+                            src / "corpus" / sched, src / "corpus" / (sched + ".options"), src / "corpus" / (sched + ".dict"),
+                            src / "corpus" / "regressions" / "concurrent_map"})
+    EXPECT_TRUE(fs::exists(p)) << p << " is missing";
 }
 
 // The shipped dictionaries and options files are build outputs of the op
