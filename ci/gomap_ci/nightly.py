@@ -301,6 +301,7 @@ class Night:
         reached tonight: seconds to first reach from the fuzz logs, and the
         states tonight's corpus reaches when replayed."""
         states, nan = state_coverage.catalogue(replay)
+        map_targets = state_coverage.gomap_targets(replay, map_targets)
         timed = {t: self.fuzz.get(t, {}).get("state_first_reach", {}) for t in map_targets}
         replayed = {t: state_coverage.replay_states(replay, t, [os.path.join(libfuzzer.CORPUS, t),
                                                                 os.path.join(self.dir, "fuzz", t, "corpus")])

@@ -24,7 +24,7 @@ import sys
 import time
 
 if "--list-targets" in sys.argv:
-    print("map_u64\t0\t3\tno-nan\nmap_double\t2\t3\tnan")
+    print("map_u64\t0\t3\tno-nan\tgomap\nmap_double\t2\t3\tnan\tgomap")
     sys.exit(0)
 if "--list-states" in sys.argv:
     print("no-nan/no-growth/no-iter/clear\nnan/no-growth/no-iter/clear")

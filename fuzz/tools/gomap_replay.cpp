@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   bool list_targets = false, list_states = false, list_rules = false, states = false;
   std::string out;
   app.add_option("inputs", inputs, "crash files, corpus entries, text programs or directories of them");
-  app.add_flag("--list-targets", list_targets, "print every target: name, binary id, domains, whether it has NaN keys");
+  app.add_flag("--list-targets", list_targets, "print every target: name, binary id, domains, whether it has NaN keys, its engine (gomap or other-engine)");
   std::optional<std::string> dict_target, options_target;
   app.add_option("--dict", dict_target, "print the libFuzzer dictionary of a target (corpus/build.sh writes corpus/<target>.dict)");
   app.add_flag("--list-rules", list_rules, "print every rule family id a failure's `failure-rule:` line can name");
@@ -125,7 +125,8 @@ int main(int argc, char** argv) {
     if (list_targets) {
       gh::for_each_target([&]<class T>() {
         std::cout << T::name << "\t" << unsigned(*gh::target_id(T::name)) << "\t" << T::domains << "\t"
-                  << (T::has_nan ? "nan" : "no-nan") << "\n";
+                  << (T::has_nan ? "nan" : "no-nan") << "\t"
+                  << (gh::HasStats<gh::adapter_of<T>> ? "gomap" : "other-engine") << "\n";
       });
     }
     if (list_states)
