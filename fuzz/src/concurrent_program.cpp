@@ -15,8 +15,6 @@
 namespace gomap_harness {
 namespace {
 
-constexpr char kMagic[4] = {'G', 'M', 'A', 'P'};
-
 std::string map_name(unsigned map) {
   return map == 0 ? std::string("sync") : "sharded " + std::to_string(kShardCounts[map]);
 }
@@ -51,7 +49,7 @@ std::size_t ConcurrentProgram::op_count() const {
 }
 
 bool has_concurrent_header(const std::uint8_t* data, std::size_t size) {
-  return size >= 5 && std::memcmp(data, kMagic, 4) == 0 && data[4] == kConcurrentSchedId;
+  return size >= 5 && std::memcmp(data, kBinaryMagic, 4) == 0 && data[4] == kConcurrentSchedId;
 }
 
 ConcurrentProgram decode_concurrent(const std::uint8_t* data, std::size_t size) {
@@ -89,7 +87,7 @@ ConcurrentProgram decode_concurrent(const std::uint8_t* data, std::size_t size) 
 }
 
 std::vector<std::uint8_t> encode_concurrent(const ConcurrentProgram& p) {
-  std::vector<std::uint8_t> out(kMagic, kMagic + 4);
+  std::vector<std::uint8_t> out(kBinaryMagic, kBinaryMagic + 4);
   out.push_back(kConcurrentSchedId);
   out.push_back(static_cast<std::uint8_t>((p.threads.size() - kMinThreads) | (p.map << 2) | (p.key_index << 4)));
   const unsigned code = p.strategy == Strategy::Bytes ? 0 : p.strategy == Strategy::Pct ? 2 : 3;
@@ -347,7 +345,7 @@ ConcurrentResult run_with(const ConcurrentProgram& p, const ConcurrentRunOptions
     }
     case Strategy::RoundRobin: {
       ConcurrentResult last;
-      const sched::Exploration ex = sched::explore_bounded(n, p.param, opts.max_rr_runs, [&](sched::Chooser& c) {
+      const sched::Exploration ex = sched::explore_bounded(p.param, opts.max_rr_runs, [&](sched::Chooser& c) {
         last = run_once<M>(make_map<M>(p), p, c, opts);
         return last.failed;
       });

@@ -17,7 +17,6 @@ constexpr std::uint64_t kHints[kHintCodes] = {
     std::uint64_t(1) << 62, std::numeric_limits<std::uint64_t>::max(),
 };
 
-constexpr char kMagic[4] = {'G', 'M', 'A', 'P'};
 
 }  // namespace
 
@@ -52,7 +51,7 @@ std::string target_list() {
 }
 
 bool has_binary_header(const std::uint8_t* data, std::size_t size, std::string* target) {
-  if (size < 5 || std::memcmp(data, kMagic, 4) != 0 || !target_name(data[4])) return false;
+  if (size < 5 || std::memcmp(data, kBinaryMagic, 4) != 0 || !target_name(data[4])) return false;
   if (target) *target = std::string(*target_name(data[4]));
   return true;
 }
@@ -105,7 +104,7 @@ std::vector<std::uint8_t> encode(const Program& p, bool with_header) {
   std::vector<std::uint8_t> out;
   if (with_header) {
     if (auto id = target_id(p.target)) {
-      out.insert(out.end(), kMagic, kMagic + 4);
+      out.insert(out.end(), kBinaryMagic, kBinaryMagic + 4);
       out.push_back(*id);
     }
   }

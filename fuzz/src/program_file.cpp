@@ -114,7 +114,7 @@ LoadedProgram load_program_file(const std::string& path, const std::optional<std
     if (!out.program.target.empty()) out.target_from = "text";
   } else {
     out.form = "binary";
-    if (bytes.size() >= 4 && std::equal(bytes.begin(), bytes.begin() + 4, "GMAP")) {
+    if (bytes.size() >= 4 && std::equal(bytes.begin(), bytes.begin() + 4, kBinaryMagic)) {
       if (bytes.size() < 5) throw InputError(path + ": truncated header (GMAP without a target id)");
       if (!has_binary_header(bytes.data(), bytes.size())) {
         throw InputError(path + ": corrupt header: unknown target id " + std::to_string(bytes[4]));

@@ -12,6 +12,8 @@
 // scheduler's own bookkeeping is touched by main only.
 #include "gomap_harness/scheduler.hpp"
 
+#include "gomap/detail/random.hpp"
+
 #include <sys/mman.h>
 #include <ucontext.h>
 
@@ -363,12 +365,10 @@ unsigned ByteChooser::choose(unsigned current, const std::vector<unsigned>& enab
 }
 
 namespace {
+// The engine's splitmix64 stream (gomap/detail/random.hpp): one draw.
 std::uint64_t mix(std::uint64_t& state) {
-  state += 0x9e3779b97f4a7c15ull;
-  std::uint64_t z = state;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
+  state += gomap::detail::kSplitmixStep;
+  return gomap::detail::splitmix_mix(state);
 }
 }  // namespace
 
@@ -446,9 +446,7 @@ class PrefixChooser final : public Chooser {
 
 }  // namespace
 
-Exploration explore_bounded(unsigned threads, unsigned preemption_bound, std::size_t max_runs,
-                            const std::function<bool(Chooser&)>& once) {
-  (void)threads;
+Exploration explore_bounded(unsigned preemption_bound, std::size_t max_runs, const std::function<bool(Chooser&)>& once) {
   Exploration ex;
   // Depth-first: each run's decisions, with the alternatives at each point
   // that stay within the bound, extend the stack of prefixes still to run.

@@ -27,6 +27,7 @@
 #include "gomap/sync_map.hpp"
 #include "gomap_harness/concurrent_features.hpp"
 #include "gomap_harness/concurrent_ops.hpp"
+#include "gomap_harness/concurrent_program.hpp"
 #include "gomap_harness/concurrent_runner.hpp"
 #include "gomap_harness/linearizability.hpp"
 #include "gomap_harness/program.hpp"
@@ -35,9 +36,11 @@ namespace {
 
 using gomap_harness::ConcOp;
 
-constexpr std::uint64_t kKeyCounts[8] = {1, 2, 3, 4, 8, 16, 32, 64};
-constexpr std::size_t kShardCounts[4] = {0, 1, 4, 16};  // 0: SyncMap
-constexpr std::size_t kMaxOpsPerThread = 128;
+// Key and shard counts are the concurrent programs' (concurrent_program.hpp);
+// real threads take longer streams than scheduled ones.
+using gomap_harness::kKeyCounts;
+using gomap_harness::kShardCounts;  // 0: SyncMap
+constexpr std::size_t kMaxOpsPerRealThread = 128;
 
 struct ConcurrentInput {
   unsigned threads = 2;
@@ -58,7 +61,7 @@ ConcurrentInput decode_input(const std::uint8_t* data, std::size_t size) {
   for (unsigned t = 0; t < in.threads && slice > 0; ++t) {
     const gomap_harness::Program p = gomap_harness::decode(data + 1 + t * slice, slice);
     for (const gomap_harness::Op& op : p.ops) {
-      if (in.streams[t].size() == kMaxOpsPerThread) break;
+      if (in.streams[t].size() == kMaxOpsPerRealThread) break;
       in.streams[t].push_back(gomap_harness::to_concurrent(op));
     }
   }

@@ -109,7 +109,7 @@ TEST(Scheduler, InterleavingLosesAnUpdateOnlyWhenPreempted) {
 TEST(Scheduler, BoundedExplorationFindsTheBugOnlyWithAPreemption) {
   auto explore = [](unsigned bound) {
     std::set<int> finals;
-    const sched::Exploration ex = sched::explore_bounded(2, bound, 1000, [&](sched::Chooser& c) {
+    const sched::Exploration ex = sched::explore_bounded(bound, 1000, [&](sched::Chooser& c) {
       LostUpdate lu;
       auto b = lu.bodies();
       sched::run(b, c);
@@ -143,7 +143,7 @@ TEST(Scheduler, PctIsSeededAndReproducible) {
 TEST(Scheduler, MutexExcludesAndBlocksUnderEverySchedule) {
   // Bounded exhaustive search: never two threads inside; a thread that finds
   // the lock taken waits instead of spinning.
-  const sched::Exploration ex = sched::explore_bounded(3, 2, 5000, [](sched::Chooser& c) {
+  const sched::Exploration ex = sched::explore_bounded(2, 5000, [](sched::Chooser& c) {
     sched::Mutex mu;
     int inside = 0, max_inside = 0, total = 0;
     std::vector<std::function<void()>> b;

@@ -200,6 +200,9 @@ std::optional<OpKind> op_from_name(std::string_view name);
 // at most a few hundred bytes), and the standalone replay binaries refuse
 // them: a program this long already runs for seconds.
 inline constexpr std::size_t kMaxFuzzInputBytes = 64 * 1024;
+// The first four bytes of a binary program with a header (map targets and
+// concurrent_sched alike); the fifth is the target's id.
+inline constexpr char kBinaryMagic[4] = {'G', 'M', 'A', 'P'};
 
 // Binary form. decode() accepts every byte string. A "GMAP" header, if present
 // and naming a known target, sets Program::target and is skipped.

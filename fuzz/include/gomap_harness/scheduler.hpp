@@ -126,8 +126,7 @@ struct Exploration {
   bool exhausted = false;
   bool stopped = false;  // once() returned true
 };
-Exploration explore_bounded(unsigned threads, unsigned preemption_bound, std::size_t max_runs,
-                            const std::function<bool(Chooser&)>& once);
+Exploration explore_bounded(unsigned preemption_bound, std::size_t max_runs, const std::function<bool(Chooser&)>& once);
 
 // A scheduling point: called by ScheduledSync before every operation. Outside
 // run() (setup, checks after the run) it does nothing.
@@ -161,15 +160,13 @@ class Atomic {
     point();
     return a_.exchange(v, o);
   }
+  // Strong underneath: a spurious failure would make the schedule depend on
+  // the hardware.
   bool compare_exchange_weak(T& e, T d, std::memory_order s, std::memory_order f) noexcept {
-    point();
-    // Strong underneath: a spurious failure would make the schedule depend
-    // on the hardware.
-    return a_.compare_exchange_strong(e, d, s, f);
+    return compare_exchange_strong(e, d, s, f);
   }
   bool compare_exchange_weak(T& e, T d, std::memory_order o = std::memory_order_seq_cst) noexcept {
-    point();
-    return a_.compare_exchange_strong(e, d, o);
+    return compare_exchange_strong(e, d, o);
   }
   bool compare_exchange_strong(T& e, T d, std::memory_order s, std::memory_order f) noexcept {
     point();
