@@ -273,8 +273,14 @@ def build_targets(a, run_dir):
 
 
 def choose_targets(a, bin_dir, replay):
-    """--target's names, or every target of the job (libfuzzer.job_targets) that is built."""
-    known = [t for t in libfuzzer.job_targets(replay) if os.path.exists(os.path.join(bin_dir, t))]
+    """--target's names, or every target of the job (libfuzzer.job_targets).
+    When this run built them, a missing one is a tool failure, not a shorter
+    clean run; GOMAP_FUZZ_BIN_DIR's folder is taken as it is."""
+    job = libfuzzer.job_targets(replay)
+    known = [t for t in job if os.path.exists(os.path.join(bin_dir, t))]
+    missing = [t for t in job if t not in known]
+    if missing and not a.target and not os.environ.get("GOMAP_FUZZ_BIN_DIR"):
+        raise Fail(TOOL, f"the fuzz build made no {' '.join(missing)} in {bin_dir}")
     for t in a.target:
         if t not in known and not os.path.exists(os.path.join(bin_dir, t)):
             raise Fail(USAGE, f"unknown target '{t}' (known: {' '.join(known)})")

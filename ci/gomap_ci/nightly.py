@@ -325,6 +325,14 @@ class Night:
                                "log": "", "kind": "tool"})
             return None
 
+    def not_built(self, fuzz_dir, missing):
+        """A target the build should have made and did not is a failed step:
+        the night must not read as clean having fuzzed less than it should."""
+        for t in missing:
+            log(f"fuzz {t}: not built in {fuzz_dir}")
+            self.steps.append({"name": f"fuzz {t}", "status": f"not built in {fuzz_dir}", "seconds": 0,
+                               "log": "", "kind": "tool"})
+
     def fuzz_build(self, bdir, kind):
         """Fuzzes every target built in bdir/fuzz with the share of the budget."""
         fuzz_dir = os.path.join(bdir, "fuzz")
@@ -333,6 +341,7 @@ class Night:
         built = [t for t in map_targets if os.path.exists(os.path.join(fuzz_dir, t))]
         if not built:
             raise Fail(TOOL, f"no fuzz target in {fuzz_dir}")
+        self.not_built(fuzz_dir, [t for t in map_targets if t not in built])
         share = self.budget_s * self.asan_share / len(built)
         for t in built:
             self.guarded(f"fuzz {t}", self.fuzz_target, os.path.join(fuzz_dir, t), t, max(10, int(share)), ENV_ASAN, kind)
@@ -379,8 +388,10 @@ class Night:
                 self.guarded("go oracle", go_oracle.nightly, self, map_targets)
         if "fuzz-tsan" in have and self.build("fuzz-tsan"):
             fuzz_dir = os.path.join(ROOT, "build", "fuzz-tsan", "fuzz")
-            tsan = [t for t in libfuzzer.program_targets() if t not in map_targets
-                    and os.path.exists(os.path.join(fuzz_dir, t))]
+            # the fuzz-tsan preset builds the concurrent targets (CMake: targets/concurrent_*.cpp)
+            wanted = [t for t in libfuzzer.program_targets() if t.startswith("concurrent_")]
+            tsan = [t for t in wanted if os.path.exists(os.path.join(fuzz_dir, t))]
+            self.not_built(fuzz_dir, [t for t in wanted if t not in tsan])
             for t in tsan:
                 self.guarded(f"fuzz {t}", self.fuzz_target, os.path.join(fuzz_dir, t), t,
                              max(10, int(self.budget_s * (1 - self.asan_share) / len(tsan))), ENV_TSAN, "tsan")

@@ -1,10 +1,13 @@
 """The one libFuzzer log parser, the one .options reader, and triage's reading of a failure."""
 import os
+import types
 import unittest
+from unittest import mock
 
-from support import ToolTest
+from support import FAKE_TARGETS, ToolTest, fake_bin_dir
 
-from gomap_ci import common, libfuzzer, triage
+from gomap_ci import common, fuzz, libfuzzer, triage
+from gomap_ci.common import TOOL, Fail
 
 PLAIN = """INFO: Seed: 1
 #2\tINITED cov: 120 ft: 300 corp: 10/200b exec/s: 0 rss: 31Mb
@@ -103,3 +106,29 @@ class Options(ToolTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class JobTargets(ToolTest):
+    """ci/fuzz.sh's job is the map registry plus the fuzz targets that ship a
+    corpus; when fuzz.sh built them itself, one that is missing fails the job
+    instead of shortening it."""
+
+    def test_the_job_includes_concurrent_sched(self):
+        d = fake_bin_dir(self.tmp)
+        job = libfuzzer.job_targets(os.path.join(d, "gomap-replay"))
+        self.assertEqual(job[:len(FAKE_TARGETS)], list(FAKE_TARGETS))  # the registry first
+        self.assertIn("concurrent_sched", job)
+        self.assertNotIn("concurrent_map", job)  # ships no corpus: the nightly's TSan runs fuzz it
+
+    def test_a_target_the_build_did_not_make_is_a_tool_failure(self):
+        d = fake_bin_dir(self.tmp)  # has no concurrent_sched
+        args = types.SimpleNamespace(target=[])
+        env = {k: v for k, v in os.environ.items() if k != "GOMAP_FUZZ_BIN_DIR"}
+        with mock.patch.dict(os.environ, env, clear=True):
+            with self.assertRaises(Fail) as caught:
+                fuzz.choose_targets(args, d, os.path.join(d, "gomap-replay"))
+        self.assertEqual(caught.exception.code, TOOL)
+        self.assertIn("concurrent_sched", str(caught.exception))
+        # a prebuilt folder is taken as it is
+        with mock.patch.dict(os.environ, dict(env, GOMAP_FUZZ_BIN_DIR=d), clear=True):
+            self.assertEqual(fuzz.choose_targets(args, d, os.path.join(d, "gomap-replay")), list(FAKE_TARGETS))
