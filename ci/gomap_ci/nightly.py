@@ -83,7 +83,8 @@ class Night:
     # ---------------------------------------------------------------- steps
     def step(self, name, cmd, timeout=None, env=None, cwd=ROOT, failure="failed", progress=False):
         """Runs one step, its output to logs/<name>.log; progress=True prints
-        a build's progress as it goes."""
+        a build's progress as it goes. `failure`: the kind of a failed step,
+        or a function from the exit status to it."""
         log_path = os.path.join(self.dir, "logs", re.sub(r"[^A-Za-z0-9_.-]", "_", name) + ".log")
         os.makedirs(os.path.dirname(log_path), exist_ok=True)
         log(f"{name} ...")
@@ -96,7 +97,8 @@ class Night:
         ok = status == 0
         log(f"{name}: {'ok' if ok else 'FAILED (' + str(status) + ')'} in {secs}s")
         self.steps.append({"name": name, "status": "ok" if ok else str(status), "seconds": secs,
-                           "log": os.path.relpath(log_path, self.dir), "kind": None if ok else failure})
+                           "log": os.path.relpath(log_path, self.dir),
+                           "kind": None if ok else failure(status) if callable(failure) else failure})
         return ok
 
     def build(self, preset, extra=(), source=ROOT, binary_dir=None):
@@ -301,7 +303,8 @@ class Night:
         reached tonight: seconds to first reach from the fuzz logs, and the
         states tonight's corpus reaches when replayed."""
         states, nan = state_coverage.catalogue(replay)
-        map_targets = state_coverage.gomap_targets(replay, map_targets)
+        on_gomap = libfuzzer.list_targets(replay, engine="gomap")  # the states are gomap::Map's
+        map_targets = [t for t in map_targets if t in on_gomap]
         timed = {t: self.fuzz.get(t, {}).get("state_first_reach", {}) for t in map_targets}
         replayed = {t: state_coverage.replay_states(replay, t, [os.path.join(libfuzzer.CORPUS, t),
                                                                 os.path.join(self.dir, "fuzz", t, "corpus")])

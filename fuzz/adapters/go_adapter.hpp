@@ -48,6 +48,19 @@ struct GoProcessFailed {
   std::string what;
 };
 
+// A number in a reply of the Go oracle. A malformed one is the oracle's
+// failure (GoProcessFailed, a tool failure), never an exception the executor
+// would report as gomap's.
+inline std::uint64_t reply_number(std::string_view s, int base = 10) {
+  try {
+    std::size_t used = 0;
+    const std::uint64_t v = std::stoull(std::string(s), &used, base);
+    if (used == s.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw GoProcessFailed{"gomap-go-oracle replied a malformed number '" + std::string(s) + "'"};
+}
+
 // One gomap-go-oracle process, spoken to one line at a time.
 class GoProcess {
  public:
@@ -112,7 +125,7 @@ class GoProcess {
       if (k == name) return v;
     throw GoProcessFailed{"gomap-go-oracle's reply lacks " + std::string(name)};
   }
-  std::uint64_t number(std::string_view name) const { return std::stoull(field(name)); }
+  std::uint64_t number(std::string_view name) const { return reply_number(field(name)); }
 
   // Iterator slots held by live cursors.
   int acquire_slot() {
@@ -168,7 +181,7 @@ inline std::string f64(double d) {
   return buf;
 }
 inline double parse_f64(std::string_view s) {
-  return std::bit_cast<double>(static_cast<std::uint64_t>(std::stoull(std::string(s), nullptr, 16)));
+  return std::bit_cast<double>(reply_number(s, 16));
 }
 inline std::string str(const std::string& s) { return s.empty() ? "-" : hex(s.data(), s.size()); }
 inline std::string parse_str(std::string_view s) { return s == "-" ? std::string() : unhex(s); }
@@ -179,7 +192,7 @@ template <>
 struct Codec<std::uint64_t> {
   static constexpr const char* type = "u64";
   static std::string enc(std::uint64_t k) { return std::to_string(k); }
-  static std::uint64_t dec(const std::string& s) { return std::stoull(s); }
+  static std::uint64_t dec(const std::string& s) { return reply_number(s); }
 };
 template <>
 struct Codec<double> {
