@@ -34,12 +34,21 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-def concurrent_target(target, path, map_targets):
-    """The non-map target this input belongs to, if any: named by --target or
-    by the path (.../concurrent_map/..., concurrent_map-...)."""
+def concurrent_target(target, path, map_targets, replay):
+    """The non-map target this input belongs to, if any: named by --target;
+    concurrent_sched if its text or header says so (gomap-replay reads it; its
+    regressions live in corpus/regressions/concurrent_map/, so the path alone
+    would name the real-thread target); else named by the path
+    (.../concurrent_map/..., concurrent_map-...)."""
     others = [t for t in libfuzzer.program_targets() if t not in map_targets]
     if target:
         return target if target in others else None
+    try:
+        r = subprocess.run([replay, "--to-text", path], capture_output=True, text=True, errors="replace", timeout=120)
+    except (OSError, subprocess.SubprocessError) as e:
+        raise Fail(TOOL, f"cannot read {path} with {replay}: {e}") from None
+    if r.returncode == 0 and r.stdout.startswith(f"target {SCHEDULED}\n"):
+        return SCHEDULED
     for t in others:
         if t in path:
             return t
@@ -58,16 +67,7 @@ def main(argv=None):
     logs = tempfile.mkdtemp(prefix="gomap-replay-")
     build.build("dev", "dev", logs, targets=["gomap-replay"])
     map_targets = libfuzzer.list_targets(os.path.join(ROOT, "build", "dev", "fuzz", "gomap-replay"))
-    conc = None
-    if not a.target:
-        # A scheduled concurrent program says so in its text or header (its
-        # regressions live in corpus/regressions/concurrent_map/, so the path
-        # alone would name the real-thread target).
-        r = subprocess.run([os.path.join(ROOT, "build", "dev", "fuzz", "gomap-replay"), "--to-text", a.file],
-                           capture_output=True, text=True, errors="replace", timeout=120)
-        if r.returncode == 0 and r.stdout.startswith(f"target {SCHEDULED}\n"):
-            conc = SCHEDULED
-    conc = conc or concurrent_target(a.target, a.file, map_targets)
+    conc = concurrent_target(a.target, a.file, map_targets, os.path.join(ROOT, "build", "dev", "fuzz", "gomap-replay"))
     if a.target and not conc and a.target not in map_targets:
         raise Fail(USAGE, f"unknown target '{a.target}' (known: {' '.join(map_targets + [t for t in libfuzzer.program_targets() if t not in map_targets])})")
     if conc:

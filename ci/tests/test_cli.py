@@ -65,10 +65,22 @@ class Cli(ToolTest):
 
     def test_replay_finds_concurrent_targets(self):
         maps = ["map_u64"]
-        self.assertEqual(replay.concurrent_target("concurrent_map", "x.bin", maps), "concurrent_map")
-        self.assertEqual(replay.concurrent_target(None, "/a/concurrent_map/crash-1", maps), "concurrent_map")
-        self.assertIsNone(replay.concurrent_target(None, "/a/map_u64/crash-1", maps))
-        self.assertIsNone(replay.concurrent_target("map_u64", "x", maps))
+        # a stand-in gomap-replay --to-text: a file naming concurrent_sched is a scheduled program
+        fake = os.path.join(self.tmp, "fake-replay")
+        with open(fake, "w") as f:
+            f.write('#!/bin/sh\ngrep -q sched "$2" && printf "target concurrent_sched\\n" || printf "target map_u64\\n"\n')
+        os.chmod(fake, 0o755)
+        plain, sched = os.path.join(self.tmp, "crash-1"), os.path.join(self.tmp, "concurrent_map", "kept.txt")
+        os.makedirs(os.path.dirname(sched))
+        for path, text in ((plain, "set 1 1\n"), (sched, "target concurrent_sched\n")):
+            with open(path, "w") as f:
+                f.write(text)
+        self.assertEqual(replay.concurrent_target("concurrent_map", plain, maps, fake), "concurrent_map")
+        self.assertEqual(replay.concurrent_target(None, "/a/concurrent_map/crash-1", maps, fake), "concurrent_map")
+        self.assertIsNone(replay.concurrent_target(None, plain, maps, fake))
+        self.assertIsNone(replay.concurrent_target("map_u64", plain, maps, fake))
+        # a scheduled program under a concurrent_map/ folder is still concurrent_sched
+        self.assertEqual(replay.concurrent_target(None, sched, maps, fake), "concurrent_sched")
 
 
 class BuildProgress(ToolTest):
