@@ -265,16 +265,15 @@ std::string minimize_text(std::string_view text, const std::function<bool(const 
   stats.ops_before = ut.ops(keep);
   stats.steps_before = ut.steps(keep);
   // A text is run once: the final sweep retries many candidates the sweep
-  // before it already ran. Keyed by the text's hash and length; a collision
-  // could only accept a candidate, and minimize_main() re-runs the result.
-  std::unordered_map<std::size_t, bool> tried;
+  // before it already ran. Keyed by the text itself (programs are small), so
+  // no two candidates can share an answer.
+  std::unordered_map<std::string, bool> tried;
   auto test = [&](const std::vector<bool>& k) {
-    const std::string t = ut.render(k);
-    const std::size_t key = std::hash<std::string>{}(t) ^ (t.size() * 0x9e3779b97f4a7c15ull);
-    if (auto it = tried.find(key); it != tried.end()) return it->second;
+    std::string t = ut.render(k);
+    if (auto it = tried.find(t); it != tried.end()) return it->second;
     ++stats.candidates;
     const bool r = still_fails(t);
-    tried.emplace(key, r);
+    tried.emplace(std::move(t), r);
     return r;
   };
   auto counts = [&] {

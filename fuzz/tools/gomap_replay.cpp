@@ -145,7 +145,12 @@ int main(int argc, char** argv) {
     gh::MinimizeOptions mo;
     try {
       gh::LoadedProgram lp = gh::load_program_file(*minimize, target);
-      if (deep && !lp.concurrent) lp.program.config.deep = true;
+      if (deep && lp.concurrent) {
+        // A flag that would be ignored is an error, not a guess.
+        std::cerr << "gomap-replay: error: --deep is for map programs, not concurrent ones\n";
+        return 2;
+      }
+      if (deep) lp.program.config.deep = true;
       mo.text = gh::text_of(lp);  // a concurrent program's ops and schedule steps are removable too
     } catch (const gh::InputError& e) {
       std::cerr << "gomap-replay: error: " << e.what() << "\n";
