@@ -129,18 +129,19 @@ def verdict(stats, exit, seconds, budget, artifacts, hung=False, forked=False, l
     return "clean", ""
 
 
-def list_targets(replay):
+def list_targets(replay, engine=None):
     """The map targets, from the one registry (`gomap-replay --list-targets`,
-    one target per line, its name first)."""
+    one target per line: name, id, domains, nan, engine). engine="gomap":
+    only the targets on gomap::Map (the ones with gomap's engine states)."""
     try:
         out = subprocess.run([replay, "--list-targets"], check=True, capture_output=True, text=True,
                              timeout=60).stdout
     except (OSError, subprocess.SubprocessError) as e:
         raise Fail(TOOL, f"cannot list the targets with {replay}: {e}") from None
-    names = [line.split()[0] for line in out.splitlines() if line.strip()]
-    if not names:
+    rows = [line.split() for line in out.splitlines() if line.strip()]
+    if not rows:
         raise Fail(TOOL, f"{replay} --list-targets printed no target")
-    return names
+    return [r[0] for r in rows if engine is None or engine in r[1:]]
 
 
 def job_targets(replay):

@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 
+from . import libfuzzer
 from .common import write_atomic, write_json
 
 FIRST_REACH = re.compile(r"==gomap== state first reached: (\S+) at ([0-9.]+)s")
@@ -32,14 +33,6 @@ def catalogue(replay):
         if fields:
             nan[fields[0]] = "nan" in fields[1:]
     return states, nan
-
-
-def gomap_targets(replay, targets):
-    """The targets among `targets` that run on gomap::Map (the engine field of
-    their --list-targets line): the states are gomap's, so only they have any."""
-    out = subprocess.run([replay, "--list-targets"], check=True, capture_output=True, text=True, timeout=60).stdout
-    on_gomap = {f[0] for f in (line.split() for line in out.splitlines()) if f and "gomap" in f[1:]}
-    return [t for t in targets if t in on_gomap]
 
 
 def first_reach(log_path):
@@ -99,7 +92,8 @@ def write(replay, run_dir, targets):
     """RUN_DIR/state_coverage.md and .json from the targets' fuzz logs;
     returns the per-target summary."""
     states, nan = catalogue(replay)
-    targets = gomap_targets(replay, targets)
+    on_gomap = libfuzzer.list_targets(replay, engine="gomap")  # the states are gomap::Map's
+    targets = [t for t in targets if t in on_gomap]
     per_target = {t: first_reach(os.path.join(run_dir, t, "fuzz.log")) for t in targets}
     targets, rows, summary = table(states, nan, per_target)
     write_atomic(os.path.join(run_dir, "state_coverage.md"), markdown(targets, rows, summary))
