@@ -157,6 +157,12 @@ class ReadmeRun(unittest.TestCase):
 
     @unittest.skipIf(os.environ.get(NESTED) == "1", "inside a README command's run (a nested ci/test.sh)")
     def test_every_command_runs_on_a_fresh_clone(self):
+        # The clone holds HEAD: uncommitted edits to the docs would not be the
+        # ones run, and a pass would speak for text it never saw.
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", *DOCS], capture_output=True,
+                               text=True, check=True).stdout.strip()
+        if dirty:
+            self.fail(f"the docs have uncommitted changes, and the fresh clone runs HEAD: commit them first\n{dirty}")
         scratch = tempfile.mkdtemp(prefix="gomap-readme-run-")
         try:
             clone = os.path.join(scratch, "gomap")
