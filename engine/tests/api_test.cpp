@@ -500,6 +500,33 @@ TEST(Api, StatsClearSeqAndOverflow) {
   EXPECT_EQ(m.stats().B, B) << "clear keeps B";
 }
 
+TEST(Api, FilterInSparesLeavesTheSparesItDisplaced) {
+  // "Where it lives" at Table::filter: at B = 8 the filter takes 4 of Go's 16
+  // spare overflow buckets. One chain that needs 20 overflow buckets uses the
+  // 12 spares left and then allocates; neither may write over the filter, nor
+  // the filter over them.
+  using Big = Map<std::uint64_t, std::uint64_t, gomap_test::ConstantHash<std::uint64_t>>;
+  Big m(1500, Seed{40});
+  ASSERT_EQ(m.stats().B, 8u);
+  constexpr std::size_t kBucket = 8 + 8 * 8 + 8 * 8 + 8;  // tophash, keys, values, overflow pointer
+  EXPECT_LT(m.stats().bytes, sizeof(Big) + (256 + 16) * kBucket + 256 * sizeof(std::uint16_t))
+      << "the filter shares the spares' allocation";
+  constexpr std::uint64_t kKeys = 8 * 21;
+  for (std::uint64_t i = 0; i < kKeys; ++i) m.insert_or_assign(i, i + 1);
+  const gomap::Stats s = m.stats();
+  ASSERT_FALSE(s.growing);
+  ASSERT_EQ(s.B, 8u);
+  EXPECT_EQ(A::chain_length(m, 0), 21u);
+  EXPECT_EQ(s.overflow_buckets, 20u);
+  for (std::size_t b = 1; b < 256; ++b) ASSERT_EQ(A::filter(m, b), 0u) << "bucket " << b << " holds nothing";
+  for (std::uint64_t i = 0; i < kKeys; ++i) ASSERT_EQ(*m.find(i), i + 1);
+  m.check_invariants();
+  for (std::uint64_t i = 0; i < kKeys; i += 2) m.erase(i);
+  m.clear();
+  EXPECT_EQ(A::filter(m, 0), 0u) << "clear empties the filter with the spares";
+  m.check_invariants();
+}
+
 // ---------------------------------------------------------------------------
 // compact
 // ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -168,10 +169,20 @@ class Map<K, V, Hash, Eq>::BasicIterator {
         b = nullptr;  // Go's mapclear left every slot of this chain emptyRest
         continue;
       }
-      for (; i < kBucketSlots; ++i) {
+      // The slots still to visit in this bucket that hold an entry (filled
+      // or evacuatedX/Y), one high bit per byte, rotated so that byte j is
+      // the j-th slot in visiting order, (j + offset) mod 8. Picking them
+      // with countr_zero costs no branch per empty slot.
+      const std::uint64_t word = tophash_word(b);
+      std::uint64_t pending = ~(detail::exact_zero_bytes(word) | detail::exact_zero_bytes(word ^ detail::kByteOnes) |
+                                detail::exact_zero_bytes(word ^ (detail::kByteOnes * kEvacuatedEmpty))) &
+                              detail::kByteHighs;
+      pending = std::rotr(pending, 8 * pos_.offset_);
+      pending &= i < kBucketSlots ? ~std::uint64_t(0) << (8 * i) : 0;
+      for (; pending != 0; pending &= pending - 1) {
+        i = detail::byte_index(pending);
         const unsigned offi = (i + pos_.offset_) & (kBucketSlots - 1);
         const std::uint8_t top = b->tophash[offi];
-        if (is_empty(top) || top == kEvacuatedEmpty) continue;
         if constexpr (kIndirectKey) {
           // Moved away by a map this iterator no longer follows (the map
           // it started on was moved from): nothing left to yield here.

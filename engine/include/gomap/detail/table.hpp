@@ -19,6 +19,10 @@
 #include <utility>
 #include <vector>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace gomap::detail {
 
 // ---- eight tophash bytes at a time, as one 64-bit word (SWAR)
@@ -31,6 +35,12 @@ inline constexpr std::uint64_t kByteHighs = 0x8080808080808080ull;
 inline std::uint64_t zero_bytes(std::uint64_t w) noexcept { return (w - kByteOnes) & ~w & kByteHighs; }
 inline std::uint64_t bytes_equal(std::uint64_t w, std::uint8_t b) noexcept { return zero_bytes(w ^ (kByteOnes * b)); }
 inline unsigned byte_index(std::uint64_t bits) noexcept { return static_cast<unsigned>(std::countr_zero(bits)) >> 3; }
+// Like zero_bytes, but exact in every byte (no carries cross bytes), for
+// callers that use every bit of the result.
+inline std::uint64_t exact_zero_bytes(std::uint64_t w) noexcept {
+  constexpr std::uint64_t kLow7 = 0x7f7f7f7f7f7f7f7full;
+  return ~(((w & kLow7) + kLow7) | w | kLow7);
+}
 
 // The constants of Go's map that do not depend on the key or value type,
 // named as in Go (bucketCnt, loadFactorNum/Den, maxKeySize, the tophash
@@ -174,7 +184,25 @@ struct BucketStorage : MapConstants {
       if (p) std::memset(p, 0, bytes);
     }
     if (!p) throw std::bad_alloc();
+    advise_huge_pages(p, n * sizeof(Bucket));
     return static_cast<Bucket*>(p);
+  }
+
+  // A big map's lookups and writes land on random buckets, so with 4 KiB
+  // pages nearly every access also misses the TLB; growth faults the new
+  // array in one small page at a time. Asking for transparent huge pages on
+  // the array's 2 MiB-aligned interior removes most of both (bench/README.md
+  // has the figures). It is advice: where the kernel declines, or on other
+  // systems, nothing changes. The memory is still calloc's, so sanitizers and
+  // malloc hooks see the allocation as before.
+  static void advise_huge_pages([[maybe_unused]] void* p, [[maybe_unused]] std::size_t bytes) noexcept {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    constexpr std::uintptr_t kHugePage = std::uintptr_t(2) << 20;
+    const std::uintptr_t begin = reinterpret_cast<std::uintptr_t>(p);
+    const std::uintptr_t lo = (begin + kHugePage - 1) & ~(kHugePage - 1);
+    const std::uintptr_t hi = (begin + bytes) & ~(kHugePage - 1);
+    if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
+#endif
   }
 
   // A bucket array with its spare and chained overflow buckets, shared by the
@@ -182,10 +210,12 @@ struct BucketStorage : MapConstants {
   struct Table {
     std::atomic<std::uint32_t> refs{1};
     std::uint8_t B = 0;
+    bool filter_in_spares = false;
     std::size_t nbuckets = 0;
     std::size_t nspare = 0;       // preallocated overflow buckets after the array (Go: nextOverflow)
     std::size_t spares_used = 0;
-    Bucket* array = nullptr;      // nbuckets + nspare buckets
+    std::size_t array_buckets = 0;  // allocated: nbuckets + nspare, plus the filter's room when filter_in_spares
+    Bucket* array = nullptr;
     std::vector<Bucket*> extra;   // overflow buckets allocated one by one
     // Lookup filter, one 16-bit word per bucket, kept apart from the buckets
     // so that it stays in cache: bit (tophash & 15) is set for every entry
@@ -193,6 +223,15 @@ struct BucketStorage : MapConstants {
     // bit proves a lookup misses without reading the bucket (a DRAM access
     // in a big map). It is a superset: erase leaves bits set until its chain
     // empties. Go has no such filter; it changes no result.
+    //
+    // Where it lives: Go preallocates 2^(B-4) spare overflow buckets (9 bytes
+    // per bucket of the array) and a map of well-spread keys uses about a
+    // quarter of them (4.3k of 16k at 1M entries). Once the spares are at
+    // least four times the filter's size (B >= 6), the filter takes the tail
+    // of the spare region instead of an allocation of its own, so a big gomap
+    // holds no more memory than Go's map of the same size. A chain that needs
+    // more spares than remain gets individually allocated overflow buckets,
+    // as Go's do once its spares run out.
     std::uint16_t* filter = nullptr;
     // Set by clear() on the arrays it drops while an iterator still holds
     // them: the iterator then reads every slot as empty, as Go's mapclear
@@ -202,13 +241,22 @@ struct BucketStorage : MapConstants {
     std::atomic<bool> emptied_by_clear{false};
 
     explicit Table(std::uint8_t b, std::size_t extra_spares = 0) : B(b), nbuckets(std::size_t(1) << b) {
-      // Go preallocates 2^(B-4) overflow buckets for B >= 4.
-      nspare = (b >= 4 ? (std::size_t(1) << (b - 4)) : 0) + extra_spares;
-      array = allocate_buckets(nbuckets + nspare);
-      filter = static_cast<std::uint16_t*>(std::calloc(nbuckets, sizeof(std::uint16_t)));
-      if (filter == nullptr) {
-        std::free(array);
-        throw std::bad_alloc();
+      const std::size_t go_spares = b >= 4 ? (std::size_t(1) << (b - 4)) : 0;
+      const std::size_t filter_buckets = (nbuckets * sizeof(std::uint16_t) + sizeof(Bucket) - 1) / sizeof(Bucket);
+      static_assert(alignof(Bucket) >= alignof(std::uint16_t), "the filter starts on a bucket boundary");
+      filter_in_spares = go_spares >= 4 * filter_buckets;
+      nspare = go_spares + extra_spares - (filter_in_spares ? filter_buckets : 0);
+      array_buckets = nbuckets + go_spares + extra_spares;
+      array = allocate_buckets(array_buckets);
+      if (filter_in_spares) {
+        // calloc'd bytes: the words are zero, and reset() zeroes them with the array.
+        filter = reinterpret_cast<std::uint16_t*>(array + nbuckets + nspare);
+      } else {
+        filter = static_cast<std::uint16_t*>(std::calloc(nbuckets, sizeof(std::uint16_t)));
+        if (filter == nullptr) {
+          std::free(array);
+          throw std::bad_alloc();
+        }
       }
     }
     void note(std::size_t x, std::uint8_t top) noexcept { filter[x] |= static_cast<std::uint16_t>(1u << (top & 15)); }
@@ -219,7 +267,7 @@ struct BucketStorage : MapConstants {
       destroy_entries();
       for (Bucket* o : extra) std::free(o);
       std::free(array);
-      std::free(filter);
+      if (!filter_in_spares) std::free(filter);
     }
 
     Bucket* bucket(std::size_t i) const noexcept { return array + i; }
@@ -237,8 +285,8 @@ struct BucketStorage : MapConstants {
     }
     std::size_t overflow_in_use() const noexcept { return spares_used + extra.size(); }
     std::size_t bytes() const noexcept {
-      return sizeof(Table) + (nbuckets + nspare + extra.size()) * sizeof(Bucket) + extra.capacity() * sizeof(Bucket*) +
-             nbuckets * sizeof(std::uint16_t);
+      return sizeof(Table) + (array_buckets + extra.size()) * sizeof(Bucket) + extra.capacity() * sizeof(Bucket*) +
+             (filter_in_spares ? 0 : nbuckets * sizeof(std::uint16_t));
     }
 
     template <class F>
@@ -269,7 +317,7 @@ struct BucketStorage : MapConstants {
       for (Bucket* o : extra) std::free(o);
       extra.clear();
       std::memset(static_cast<void*>(array), 0, (nbuckets + nspare) * sizeof(Bucket));
-      std::memset(filter, 0, nbuckets * sizeof(std::uint16_t));
+      std::memset(filter, 0, nbuckets * sizeof(std::uint16_t));  // in or after the spares
       spares_used = 0;
     }
   };
