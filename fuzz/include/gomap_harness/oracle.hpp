@@ -58,7 +58,7 @@ class Oracle {
   struct NanEntries {
     explicit NanEntries(std::pmr::memory_resource* r) : by_repr(r) {}
     std::size_t count = 0;
-    std::pmr::unordered_map<OKey, std::size_t> by_repr;
+    std::pmr::unordered_map<OKey, std::size_t, std::hash<OKey>, typename T::OracleEqual> by_repr;
     void add(const OKey& k) {
       ++count;
       ++by_repr[k];
@@ -68,7 +68,7 @@ class Oracle {
       by_repr.clear();
     }
   };
-  using Entries = std::pmr::unordered_map<OKey, Entry>;
+  using Entries = std::pmr::unordered_map<OKey, Entry, std::hash<OKey>, typename T::OracleEqual>;
 
   explicit Oracle(std::pmr::memory_resource* r) : pool_(r), entries_(r), nans_(r) {}
 

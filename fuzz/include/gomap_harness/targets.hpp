@@ -89,6 +89,19 @@ class TrackedValue {
   std::uint32_t magic_;
 };
 
+// Byte equality for the oracle's keys, as a loop: std::string's == goes
+// through memcmp, and under the fuzz build every memcmp call also feeds
+// libFuzzer's memcmp hook, which the oracle's lookups need not pay for.
+inline bool same_bytes(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i]);
+  return diff == 0;
+}
+struct SameBytes {
+  bool operator()(const std::string& a, const std::string& b) const { return same_bytes(a, b); }
+};
+
 // Defaults shared by the targets; each target overrides what differs.
 template <class K, class V>
 struct TargetBase {
@@ -104,6 +117,11 @@ struct TargetBase {
   // The engine under test, behind its adapter (fuzz/adapters/engine_adapter.hpp).
   template <class Target>
   using Adapter = GomapAdapter<Target>;
+  // How the oracle compares its keys (OracleKey): == unless a target says.
+  struct OracleEqual {
+    template <class OK>
+    bool operator()(const OK& a, const OK& b) const { return a == b; }
+  };
 };
 
 // Values that are TrackedValue.
@@ -145,6 +163,7 @@ struct StringTarget : TargetBase<std::string, std::string> {
   static constexpr std::string_view name = "map_string";
   using Hash = gomap::Hash<std::string>;
   using OracleKey = std::string;
+  using OracleEqual = SameBytes;
   static constexpr unsigned domains = 3;
   static const char* domain_name(unsigned d) {
     static const char* n[] = {"short k0..k63", "mixed lengths: empty, short, 15-16, 200+, common prefix",
@@ -378,6 +397,15 @@ struct DoubleLabelHash {
 static_assert(!gomap::KeyTraits<DoubleLabel>::reflexive && gomap::KeyTraits<DoubleLabel>::needs_key_update,
               "KeyTraits defaults must give a struct with a double Go's key rules");
 
+// map_struct's oracle key: the double's bits (-0.0 folded into +0.0) and the label.
+struct DoubleLabelBits {
+  std::uint64_t bits;
+  std::string label;
+  friend bool operator==(const DoubleLabelBits& a, const DoubleLabelBits& b) {
+    return a.bits == b.bits && same_bytes(a.label, b.label);
+  }
+};
+
 struct StructTarget : TargetBase<DoubleLabel, TrackedValue>, TrackedValues {
   static constexpr std::string_view name = "map_struct";
   static constexpr bool has_nan = true;
@@ -386,7 +414,7 @@ struct StructTarget : TargetBase<DoubleLabel, TrackedValue>, TrackedValues {
   static constexpr std::array<std::pair<std::string_view, std::uint16_t>, 6> dict_keys{
       {{"nan_key", 0}, {"zero_key", 3}, {"negzero_key", 4}, {"inf_key", 5}, {"negzero_label_b", 0x14}, {"nan_label_c", 0x31}}};
   using Hash = DoubleLabelHash;
-  using OracleKey = std::string;  // the double's bits (-0.0 folded into +0.0), then the label
+  using OracleKey = DoubleLabelBits;
   static constexpr unsigned domains = 3;
   static const char* domain_name(unsigned d) {
     static const char* n[] = {"16 special doubles x 4 short labels", "specials and small integers x 16 labels (empty, long)",
@@ -409,10 +437,7 @@ struct StructTarget : TargetBase<DoubleLabel, TrackedValue>, TrackedValues {
     }
   }
   static bool is_nan(const Key& k) { return std::isnan(k.x); }
-  static OracleKey oracle_key(const Key& k) {
-    const std::uint64_t bits = std::bit_cast<std::uint64_t>(k.x == 0.0 ? 0.0 : k.x);
-    return std::string(reinterpret_cast<const char*>(&bits), sizeof bits) + k.label;
-  }
+  static OracleKey oracle_key(const Key& k) { return {std::bit_cast<std::uint64_t>(k.x == 0.0 ? 0.0 : k.x), k.label}; }
   static bool same_representation(const Key& a, const Key& b) {
     return DoubleTarget::same_representation(a.x, b.x) && a.label == b.label;
   }
@@ -479,6 +504,13 @@ void for_each_target(F&& f) {
 }
 
 }  // namespace gomap_harness
+
+template <>
+struct std::hash<gomap_harness::DoubleLabelBits> {
+  std::size_t operator()(const gomap_harness::DoubleLabelBits& k) const noexcept {
+    return gomap_harness::splitmix64(k.bits) ^ std::hash<std::string_view>{}(k.label);
+  }
+};
 
 template <>
 struct std::hash<gomap_harness::BigKeyWords> {
