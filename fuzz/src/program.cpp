@@ -3,6 +3,7 @@
 
 #include "gomap_harness/targets.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstring>
@@ -74,6 +75,7 @@ Program decode(const std::uint8_t* data, std::size_t size) {
   }
   if (byte(b)) p.config.seed = b;
   if (byte(b)) p.config.hint = b % kHintCodes;
+  p.ops.reserve(size - std::min(pos, size));  // at most one op a byte: no regrowth
   while (pos < size) {
     const std::uint8_t opbyte = data[pos++];
     Op op;

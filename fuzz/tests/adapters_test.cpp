@@ -115,6 +115,65 @@ TEST(BrokenAdapters, AreCaught) {
   EXPECT_TRUE(gh::execute<gh::StdU64Target>(iterate).ok);
 }
 
+// Broken iterations over gomap, for the checks whose state lives in the
+// oracle's entries (oracle.hpp): each must still catch its bug.
+template <class T>
+struct IterationBreaks : gh::GomapAdapter<T> {
+  using Base = gh::GomapAdapter<T>;
+  using Base::Base;
+  int mode = 0;  // 1: the first iter_next stays put; 2: the first iter_next skips an entry; 3: for_each yields its first key twice
+  bool broke = false;
+  void next(typename Base::Cursor& c) {
+    if (!broke && mode == 1) {
+      broke = true;
+      return;  // yields the same entry again
+    }
+    if (!broke && mode == 2 && !this->done(c)) {
+      broke = true;
+      Base::next(c);  // one entry never yielded
+    }
+    Base::next(c);
+  }
+  template <class F>
+  void for_each(F&& f) const {
+    bool first = mode == 3;
+    Base::for_each([&](const auto& k, std::uint64_t v) {
+      if (first) f(k, v);
+      first = false;
+      f(k, v);
+    });
+  }
+};
+template <int Mode>
+struct IterationBreaksAs : IterationBreaks<gh::U64Target> {
+  IterationBreaksAs(std::uint64_t hint, std::uint8_t seed, unsigned domain) : IterationBreaks(hint, seed, domain) { mode = Mode; }
+};
+
+TEST(BrokenAdapters, IterationBreaksAreCaught) {
+  auto failure = [](auto tag, const std::string& body, const std::string& what) {
+    using A = decltype(tag);
+    const gh::Program p = text("map_u64", body);
+    const gh::RunResult r = gh::execute<gh::U64Target, A>(p);
+    ASSERT_FALSE(r.ok) << what;
+    EXPECT_NE(r.failure->what.find(what), std::string::npos) << gh::describe_failure(*r.failure);
+    EXPECT_TRUE(gh::execute<gh::U64Target>(p).ok) << what;  // the real adapter passes: the failure is the break
+  };
+  std::string next12;
+  for (int i = 0; i < 12; ++i) next12 += "iter_next 0\n";
+  failure(IterationBreaksAs<1>(0, 1, 1), fill(10) + "iter_start 0\n" + next12, "iteration never yields a key twice");
+  failure(IterationBreaksAs<2>(0, 1, 1), fill(10) + "iter_start 0\n" + next12,
+          "a finished iteration yielded every key present throughout");
+  // A copy inherits its original's start and yields: walked to the end, it
+  // owes every key present at the original's start, the ones the original
+  // yielded before the copy included (on the real adapter it passes, so
+  // those count as yielded by the copy).
+  std::string next12_on_copy;
+  for (int i = 0; i < 12; ++i) next12_on_copy += "iter_next 1\n";
+  failure(IterationBreaksAs<2>(0, 1, 1), fill(10) + "iter_start 0\niter_copy 0 1\n" + next12_on_copy,
+          "a finished iteration yielded every key present throughout");
+  failure(IterationBreaksAs<3>(0, 1, 1), fill(10) + "check\n", "iteration yields each key once");
+}
+
 // gomap runs every op; its counts stay zero.
 TEST(GomapAdapter, RunsEveryOp) {
   const gh::RunResult r = run<gh::U64Target>(fill(12) + "iter_start 0\ncompact\nset 100 1\niter_next 0\nclear\ncheck\n");

@@ -23,7 +23,9 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <memory_resource>
+#include <type_traits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -132,7 +134,7 @@ class Executor {
   using Model = IterationModel<T>;
 
   struct IterSlot {
-    explicit IterSlot(std::pmr::memory_resource* r) : model(r) {}
+    explicit IterSlot(unsigned slot) : model(slot) {}
     std::optional<Cursor> it;
     Model model;
     std::optional<Key> last_key;
@@ -190,10 +192,10 @@ class Executor {
     }
     std::string result;
     switch (op.kind) {
-      case OpKind::Set: result = do_set(T::key(op.key, domain_), op.value); break;
-      case OpKind::Get: result = do_get(T::key(op.key, domain_)); break;
-      case OpKind::Erase: result = do_erase(T::key(op.key, domain_)); break;
-      case OpKind::Incr: result = do_incr(T::key(op.key, domain_)); break;
+      case OpKind::Set: result = do_set(key_of(op.key), op.value); break;
+      case OpKind::Get: result = do_get(key_of(op.key)); break;
+      case OpKind::Erase: result = do_erase(key_of(op.key)); break;
+      case OpKind::Incr: result = do_incr(key_of(op.key)); break;
       case OpKind::Clear: result = do_clear(); break;
       case OpKind::Len: result = tracing_ ? "len " + std::to_string(map_->size()) : ""; break;
       case OpKind::Compact: result = do_compact(); break;
@@ -251,7 +253,7 @@ class Executor {
     switch (op.kind) {
       case OpKind::Set:
       case OpKind::Incr:
-        if (!present(T::key(op.key, domain_))) end_all();
+        if (!present(key_of(op.key))) end_all();
         break;
       case OpKind::IterSetYielded:
         if (iters_[op.iter].last_key && !present(*iters_[op.iter].last_key)) end_all();
@@ -260,7 +262,7 @@ class Executor {
         // An iterator standing on the erased entry ends: one whose last
         // yield it is, and one that stands on an entry it has not seen
         // (after an erase through it), which may be this one.
-        const Key k = T::key(op.key, domain_);
+        const Key k = key_of(op.key);
         if (!present(k)) break;
         for (auto& s : iters_)
           if (s.live() && (s.erased_under || (s.last_key && T::oracle_key(*s.last_key) == T::oracle_key(k)))) {
@@ -520,7 +522,7 @@ class Executor {
   std::string do_iter_start(std::uint8_t i) {
     IterSlot& s = iters_[i];
     s.stop();
-    s.model.start(oracle_);
+    s.model.start_over(oracle_);
     if constexpr (HasStats<A>) {
       const gomap::Stats st = map_->stats();
       s.growths_at_start = st.growths;
@@ -644,8 +646,8 @@ class Executor {
   }
 
   // Everything an iterator slot knows but the engine iterator itself.
-  static void copy_model(const IterSlot& from, IterSlot& to) {
-    to.model = from.model;  // the pmr sets keep their own (the run's) pool
+  void copy_model(const IterSlot& from, IterSlot& to) {
+    to.model.copy_from(oracle_, from.model);
     to.last_key = from.last_key;
     to.growths_at_start = from.growths_at_start;
     to.growing_at_start = from.growing_at_start;
@@ -710,14 +712,29 @@ class Executor {
         if (s.live()) s.model.on_insert_nan();
   }
 
-  void oracle_erase(const OKey& ok) {
-    oracle_.erase(ok);
-    for (auto& s : iters_)
-      if (s.live()) s.model.on_erase(ok);
-  }
+  // (An erased entry takes what the iterators' models know of it along.)
+  void oracle_erase(const OKey& ok) { oracle_.erase(ok); }
 
   // Lookups of every oracle key, and one full iteration of the map.
   void check_contents(Rule rule, const char* what) { oracle_.compare(*map_, rule, what, true); }
+
+  // The key of a code in this run's domain. Building one is a string or a
+  // 160-byte key each time, and the keys of a (domain, code) never change,
+  // so each is built once per process and copied out: a copy, so the engine
+  // still gets a key that dies after the op (ASan still sees an engine
+  // that keeps a pointer to its argument).
+  Key key_of(std::uint16_t code) const {
+    if constexpr (std::is_arithmetic_v<Key>) {
+      return T::key(code, domain_);
+    } else {
+      thread_local std::array<std::vector<std::unique_ptr<const Key>>, T::domains> built;
+      std::vector<std::unique_ptr<const Key>>& keys = built[domain_];
+      if (keys.empty()) keys.resize(std::size_t{1} << 16);
+      std::unique_ptr<const Key>& k = keys[code];
+      if (!k) k = std::make_unique<const Key>(T::key(code, domain_));
+      return *k;
+    }
+  }
 
   // ---------------------------------------------------------------- checks
   std::string op_text() const {
@@ -745,7 +762,7 @@ class Executor {
   std::optional<A> map_;
   RunCounts counts_;
   Oracle<T> oracle_{&pool_};
-  std::array<IterSlot, kMaxIterators> iters_{IterSlot(&pool_), IterSlot(&pool_), IterSlot(&pool_), IterSlot(&pool_)};
+  std::array<IterSlot, kMaxIterators> iters_{IterSlot(0), IterSlot(1), IterSlot(2), IterSlot(3)};
 };
 
 // Runs `p` as target T.

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -88,6 +89,19 @@ class TrackedValue {
   std::uint32_t magic_;
 };
 
+// Byte equality for the oracle's keys, as a loop: std::string's == goes
+// through memcmp, and under the fuzz build every memcmp call also feeds
+// libFuzzer's memcmp hook, which the oracle's lookups need not pay for.
+inline bool same_bytes(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i]);
+  return diff == 0;
+}
+struct SameBytes {
+  bool operator()(const std::string& a, const std::string& b) const { return same_bytes(a, b); }
+};
+
 // Defaults shared by the targets; each target overrides what differs.
 template <class K, class V>
 struct TargetBase {
@@ -103,6 +117,11 @@ struct TargetBase {
   // The engine under test, behind its adapter (fuzz/adapters/engine_adapter.hpp).
   template <class Target>
   using Adapter = GomapAdapter<Target>;
+  // How the oracle compares its keys (OracleKey): == unless a target says.
+  struct OracleEqual {
+    template <class OK>
+    bool operator()(const OK& a, const OK& b) const { return a == b; }
+  };
 };
 
 // Values that are TrackedValue.
@@ -144,6 +163,7 @@ struct StringTarget : TargetBase<std::string, std::string> {
   static constexpr std::string_view name = "map_string";
   using Hash = gomap::Hash<std::string>;
   using OracleKey = std::string;
+  using OracleEqual = SameBytes;
   static constexpr unsigned domains = 3;
   static const char* domain_name(unsigned d) {
     static const char* n[] = {"short k0..k63", "mixed lengths: empty, short, 15-16, 200+, common prefix",
@@ -165,12 +185,22 @@ struct StringTarget : TargetBase<std::string, std::string> {
       default: return std::string(220, 'x') + std::to_string(code % 32);
     }
   }
-  static OracleKey oracle_key(const Key& k) { return k; }
+  static const OracleKey& oracle_key(const Key& k) { return k; }  // no copy of the string per oracle op
   static std::string show_key(const Key& k) {
     if (k.size() > 24) return "\"" + k.substr(0, 8) + "...\"(" + std::to_string(k.size()) + " bytes, ends \"" + k.substr(k.size() - 4) + "\")";
     return "\"" + k + "\"";
   }
   static std::string value(std::uint64_t code) {
+    // Built once per code (values are set by a byte, so mostly below 256),
+    // then copied: a fresh heap string each time, as the engine must own it.
+    thread_local const std::array<std::string, 256> built = [] {
+      std::array<std::string, 256> b;
+      for (std::uint64_t c = 0; c < b.size(); ++c) b[c] = make_value(c);
+      return b;
+    }();
+    return code < built.size() ? built[code] : make_value(code);
+  }
+  static std::string make_value(std::uint64_t code) {
     return code == 0 ? std::string() : "value-" + std::to_string(code) + "-padded-past-sso";
   }
   static std::uint64_t value_code(const std::string& v) {
@@ -250,10 +280,24 @@ struct BigValue {
   std::array<char, 128> pad{};
 };
 
+// The oracle's copy of a BigKey: the same words, compared and hashed by the
+// harness itself. (BigKey's == is what the engine compares with; through
+// memcmp, each call also feeds libFuzzer's memcmp hook, which the oracle's
+// lookups need not pay for.)
+struct BigKeyWords {
+  std::array<std::uint64_t, 20> words;
+  friend bool operator==(const BigKeyWords& a, const BigKeyWords& b) {
+    const std::uint64_t *x = a.words.data(), *y = b.words.data();
+    std::uint64_t diff = 0;
+    for (std::size_t i = 0; i < a.words.size(); ++i) diff |= x[i] ^ y[i];
+    return diff == 0;
+  }
+};
+
 struct BigKeyTarget : TargetBase<BigKey, BigValue> {
   static constexpr std::string_view name = "map_bigkey";
   using Hash = gomap::Hash<BigKey>;
-  using OracleKey = std::string;  // the key's bytes
+  using OracleKey = BigKeyWords;
   static constexpr unsigned domains = 3;
   static const char* domain_name(unsigned d) {
     static const char* n[] = {"differ in the first word (16 keys)", "differ in the last word (256 keys)",
@@ -272,19 +316,30 @@ struct BigKeyTarget : TargetBase<BigKey, BigValue> {
     }
     return k;
   }
-  static OracleKey oracle_key(const Key& k) { return std::string(reinterpret_cast<const char*>(&k), sizeof k); }
+  static OracleKey oracle_key(const Key& k) { return {k.words}; }
   static std::string show_key(const Key& k) {
     return "big{w0=" + std::to_string(k.words[0]) + ",w19=" + std::to_string(k.words[19]) + "}";
   }
   static BigValue value(std::uint64_t code) {
-    BigValue v{TrackedValue(code), "big value note " + std::to_string(code) + " long enough for the heap", {}};
+    BigValue v{TrackedValue(code), note(code), {}};
     v.pad[0] = static_cast<char>(code);
     return v;
   }
   static std::uint64_t value_code(const BigValue& v) { return v.tracked.code(); }
   static void increment(BigValue& v) {
     v.tracked.increment();
-    v.note = "big value note " + std::to_string(v.tracked.code()) + " long enough for the heap";
+    v.note = note(v.tracked.code());
+  }
+  // A value's note, built once per code below 256 and then copied (each
+  // value still holds a heap string of its own).
+  static std::string note(std::uint64_t code) {
+    auto make = [](std::uint64_t c) { return "big value note " + std::to_string(c) + " long enough for the heap"; };
+    thread_local const std::array<std::string, 256> built = [&] {
+      std::array<std::string, 256> b;
+      for (std::uint64_t c = 0; c < b.size(); ++c) b[c] = make(c);
+      return b;
+    }();
+    return code < built.size() ? built[code] : make(code);
   }
 };
 
@@ -342,6 +397,15 @@ struct DoubleLabelHash {
 static_assert(!gomap::KeyTraits<DoubleLabel>::reflexive && gomap::KeyTraits<DoubleLabel>::needs_key_update,
               "KeyTraits defaults must give a struct with a double Go's key rules");
 
+// map_struct's oracle key: the double's bits (-0.0 folded into +0.0) and the label.
+struct DoubleLabelBits {
+  std::uint64_t bits;
+  std::string label;
+  friend bool operator==(const DoubleLabelBits& a, const DoubleLabelBits& b) {
+    return a.bits == b.bits && same_bytes(a.label, b.label);
+  }
+};
+
 struct StructTarget : TargetBase<DoubleLabel, TrackedValue>, TrackedValues {
   static constexpr std::string_view name = "map_struct";
   static constexpr bool has_nan = true;
@@ -350,7 +414,7 @@ struct StructTarget : TargetBase<DoubleLabel, TrackedValue>, TrackedValues {
   static constexpr std::array<std::pair<std::string_view, std::uint16_t>, 6> dict_keys{
       {{"nan_key", 0}, {"zero_key", 3}, {"negzero_key", 4}, {"inf_key", 5}, {"negzero_label_b", 0x14}, {"nan_label_c", 0x31}}};
   using Hash = DoubleLabelHash;
-  using OracleKey = std::string;  // the double's bits (-0.0 folded into +0.0), then the label
+  using OracleKey = DoubleLabelBits;
   static constexpr unsigned domains = 3;
   static const char* domain_name(unsigned d) {
     static const char* n[] = {"16 special doubles x 4 short labels", "specials and small integers x 16 labels (empty, long)",
@@ -373,10 +437,7 @@ struct StructTarget : TargetBase<DoubleLabel, TrackedValue>, TrackedValues {
     }
   }
   static bool is_nan(const Key& k) { return std::isnan(k.x); }
-  static OracleKey oracle_key(const Key& k) {
-    const std::uint64_t bits = std::bit_cast<std::uint64_t>(k.x == 0.0 ? 0.0 : k.x);
-    return std::string(reinterpret_cast<const char*>(&bits), sizeof bits) + k.label;
-  }
+  static OracleKey oracle_key(const Key& k) { return {std::bit_cast<std::uint64_t>(k.x == 0.0 ? 0.0 : k.x), k.label}; }
   static bool same_representation(const Key& a, const Key& b) {
     return DoubleTarget::same_representation(a.x, b.x) && a.label == b.label;
   }
@@ -443,3 +504,22 @@ void for_each_target(F&& f) {
 }
 
 }  // namespace gomap_harness
+
+template <>
+struct std::hash<gomap_harness::DoubleLabelBits> {
+  std::size_t operator()(const gomap_harness::DoubleLabelBits& k) const noexcept {
+    return gomap_harness::splitmix64(k.bits) ^ std::hash<std::string_view>{}(k.label);
+  }
+};
+
+template <>
+struct std::hash<gomap_harness::BigKeyWords> {
+  std::size_t operator()(const gomap_harness::BigKeyWords& k) const noexcept {
+    // One multiply a word, one full mix at the end: the oracle needs a
+    // spread, not a seeded or strong hash.
+    const std::uint64_t* w = k.words.data();
+    std::uint64_t h = 0;
+    for (std::size_t i = 0; i < k.words.size(); ++i) h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
+    return gomap_harness::splitmix64(h);
+  }
+};
