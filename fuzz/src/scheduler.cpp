@@ -201,20 +201,27 @@ struct Machine {
 #endif
 };
 
-// Written by main before any fiber starts (fiber start synchronises with it)
-// and read by the fibers: the machine of the run in progress.
-Machine* g_machine = nullptr;
+// The machine of the run in progress, or null: set by main before any fiber
+// starts and cleared after the run, read by the fibers at every point. A
+// relaxed atomic: a fiber abandoned by a deadlock or livelock never ends with
+// a synchronising switch, so main's clearing does not happen-after its last
+// read, and TSan would report a plain pointer.
+std::atomic<Machine*> g_machine{nullptr};
+Machine* current_machine() { return g_machine.load(std::memory_order_relaxed); }
 
+// Never destroyed: a thread abandoned by a deadlock or livelock read its
+// slot without a later synchronising switch, so freeing the slots at exit
+// would be a data race to TSan.
 Machine& machine() {
-  static Machine m;
-  return m;
+  static Machine* m = new Machine;
+  return *m;
 }
 
 // ---- switching ------------------------------------------------------------
 
 // From fiber `s` back to main. `sync`: only when the fiber ends (a join).
 void to_main(Slot& s, bool sync) {
-  Machine& m = *g_machine;
+  Machine& m = *current_machine();
 #if defined(GOMAP_SCHED_TSAN)
   __tsan_switch_to_fiber(m.tsan_main, sync ? 0 : __tsan_switch_to_fiber_no_sync);
 #else
@@ -251,7 +258,7 @@ void to_fiber(Machine& m, Slot& s, bool sync) {
 // few frames every run (the old frames never return), and every stack TSan
 // records would get longer.
 void fiber_entry() {
-  Machine& m = *g_machine;
+  Machine& m = *current_machine();
   Slot& s = *m.slots[m.current.load(std::memory_order_relaxed)];
 #if defined(GOMAP_SCHED_ASAN)
   // The first switch into this fiber came from main: learn main's stack.
@@ -298,10 +305,13 @@ const char* outcome_name(Outcome o) {
   return "?";
 }
 
-bool active() { return g_machine != nullptr && g_machine->running.load(std::memory_order_relaxed); }
+bool active() {
+  Machine* m = current_machine();
+  return m != nullptr && m->running.load(std::memory_order_relaxed);
+}
 
 void point() {
-  Machine* m = g_machine;
+  Machine* m = current_machine();
   if (m == nullptr || !m->running.load(std::memory_order_relaxed)) return;
   Slot& s = *m->slots[m->current.load(std::memory_order_relaxed)];
   s.site.store(reinterpret_cast<std::uintptr_t>(__builtin_return_address(0)), std::memory_order_relaxed);
@@ -309,7 +319,7 @@ void point() {
 }
 
 void wait_until(bool (*ready)(const void*), const void* obj, const char* what) {
-  Machine* m = g_machine;
+  Machine* m = current_machine();
   if (m == nullptr || !m->running.load(std::memory_order_relaxed)) {
     std::fprintf(stderr, "gomap scheduler: %s would block outside a scheduled run\n", what);
     std::abort();
@@ -366,7 +376,7 @@ void run(const std::vector<std::function<void()>>& bodies, Chooser& chooser, con
     s->stack = map_stack();
     m.slots.push_back(std::move(s));
   }
-  g_machine = &m;
+  g_machine.store(&m, std::memory_order_relaxed);
 #if defined(GOMAP_SCHED_TSAN)
   m.tsan_main = __tsan_get_current_fiber();
 #endif
@@ -445,7 +455,7 @@ void run(const std::vector<std::function<void()>>& bodies, Chooser& chooser, con
 
   for (unsigned i = 0; i < n; ++i) m.slots[i]->parked = m.slots[i]->state.load(std::memory_order_relaxed) == State::Done;
   m.running.store(false, std::memory_order_relaxed);
-  g_machine = nullptr;
+  g_machine.store(nullptr, std::memory_order_relaxed);
 }
 
 // ---- strategies -----------------------------------------------------------

@@ -36,6 +36,13 @@
 //   * len lies between the number of keys certainly present for the whole
 //     call and the number of keys possibly present at some moment during it.
 //
+// Each key's search result is kept (per thread, bounded) under the key's
+// canonical sub-history — its operations' kinds, arguments and results and
+// the order of their events, ticks replaced by places in that order — which
+// is all the search reads; a sub-history met again (the scheduled target
+// meets the same ones over and over) gets the kept verdict and step count,
+// the latter replayed against the caller's budget, so the check is the same.
+//
 // A step budget bounds the search: when it runs out the verdict is Unknown,
 // never a hang. On a violation the report names the key (or range/len
 // operation) and prints a minimised history as a per-thread table. The
