@@ -135,24 +135,34 @@ std::uint64_t mix(std::uint64_t z) {
 
 // Lowe's cache: the set of (linearised operations, state) configurations
 // already explored. Entries live in one arena (W bitset words, present,
-// value); an open-addressing table indexes them.
+// value); an open-addressing table indexes them. One Memo serves every
+// search of a thread (reset() keeps its buffers), so checking a history
+// allocates only when it is larger than every history before it.
 class Memo {
  public:
-  explicit Memo(std::size_t words) : w_(words), table_(1024, 0) {}
+  void reset(std::size_t words) {
+    w_ = words;
+    arena_.clear();
+    hashes_.clear();
+    count_ = 0;
+    size_ = kInitialSlots;
+    if (table_.size() < size_) table_.resize(size_);
+    std::fill(table_.begin(), table_.begin() + static_cast<std::ptrdiff_t>(size_), 0u);
+  }
 
   // True if the configuration is new (and records it).
-  bool insert(const std::vector<std::uint64_t>& bits, const State& s) {
-    if ((count_ + 1) * 2 > table_.size()) grow();
-    const std::uint64_t h = hash(bits.data(), s);
-    std::size_t i = h & (table_.size() - 1);
+  bool insert(const std::uint64_t* bits, const State& s) {
+    if ((count_ + 1) * 2 > size_) grow();
+    const std::uint64_t h = hash(bits, s);
+    std::size_t i = h & (size_ - 1);
     for (;;) {
       const std::uint32_t slot = table_[i];
       if (slot == 0) break;
-      if (equal(slot - 1, bits.data(), s)) return false;
-      i = (i + 1) & (table_.size() - 1);
+      if (equal(slot - 1, bits, s)) return false;
+      i = (i + 1) & (size_ - 1);
     }
-    const std::size_t idx = arena_.size() / stride();
-    arena_.insert(arena_.end(), bits.begin(), bits.end());
+    const std::size_t idx = count_;
+    arena_.insert(arena_.end(), bits, bits + w_);
     arena_.push_back(s.present ? 1 : 0);
     arena_.push_back(s.v);
     hashes_.push_back(h);
@@ -162,6 +172,7 @@ class Memo {
   }
 
  private:
+  static constexpr std::size_t kInitialSlots = 64;
   std::size_t stride() const { return w_ + 2; }
   std::uint64_t hash(const std::uint64_t* bits, const State& s) const {
     std::uint64_t h = mix(s.v + (s.present ? 0x9e3779b97f4a7c15ull : 0));
@@ -173,19 +184,21 @@ class Memo {
     return std::memcmp(e, bits, w_ * sizeof(std::uint64_t)) == 0 && e[w_] == (s.present ? 1u : 0u) && e[w_ + 1] == s.v;
   }
   void grow() {
-    std::vector<std::uint32_t> t(table_.size() * 2, 0);
+    size_ *= 2;
+    if (table_.size() < size_) table_.resize(size_);
+    std::fill(table_.begin(), table_.begin() + static_cast<std::ptrdiff_t>(size_), 0u);
     for (std::size_t idx = 0; idx < count_; ++idx) {
-      std::size_t i = hashes_[idx] & (t.size() - 1);
-      while (t[i] != 0) i = (i + 1) & (t.size() - 1);
-      t[i] = static_cast<std::uint32_t>(idx + 1);
+      std::size_t i = hashes_[idx] & (size_ - 1);
+      while (table_[i] != 0) i = (i + 1) & (size_ - 1);
+      table_[i] = static_cast<std::uint32_t>(idx + 1);
     }
-    table_.swap(t);
   }
 
-  std::size_t w_;
+  std::size_t w_ = 0;
   std::vector<std::uint64_t> arena_;
   std::vector<std::uint64_t> hashes_;
-  std::vector<std::uint32_t> table_;
+  std::vector<std::uint32_t> table_;  // the first size_ slots are in use
+  std::size_t size_ = 0;
   std::size_t count_ = 0;
 };
 
@@ -196,31 +209,62 @@ struct SearchResult {
   std::uint64_t steps = 0;
 };
 
-SearchResult search(const std::vector<Operation>& ops, std::uint64_t budget) {
-  SearchResult r;
-  const std::size_t n = ops.size();
-  if (n == 0) return r;
-  // Events: a call and a return per operation, in time order; calls first
-  // on equal times (more overlap, never a false violation).
+// The search's working memory, kept per thread across searches (see Memo).
+struct SearchScratch {
   struct Ev {
     std::uint64_t t;
     bool ret;
     std::uint32_t op;
   };
+  struct Frame {
+    std::int32_t call;
+    State before;
+  };
   std::vector<Ev> evs;
-  evs.reserve(2 * n);
+  std::vector<std::int32_t> next, prev, match, ret_node;
+  std::vector<std::uint64_t> bits;
+  std::vector<Frame> stack;
+  Memo memo;
+};
+
+SearchScratch& search_scratch() {
+  thread_local SearchScratch s;
+  return s;
+}
+
+// Fills sc.evs with the events of `ops` in time order: a call and a return
+// per operation; calls first on equal times (more overlap, never a false
+// violation); equal times of the same kind (only pending returns, at
+// kForever) in operation order.
+void order_events(const Operation* const* ops, std::size_t n, SearchScratch& sc) {
+  auto& evs = sc.evs;
+  evs.clear();
   for (std::size_t i = 0; i < n; ++i) {
-    evs.push_back({ops[i].invoke, false, static_cast<std::uint32_t>(i)});
-    evs.push_back({ops[i].pending ? kForever : ops[i].ret, true, static_cast<std::uint32_t>(i)});
+    evs.push_back({ops[i]->invoke, false, static_cast<std::uint32_t>(i)});
+    evs.push_back({ops[i]->pending ? kForever : ops[i]->ret, true, static_cast<std::uint32_t>(i)});
   }
-  std::stable_sort(evs.begin(), evs.end(), [](const Ev& a, const Ev& b) {
+  std::sort(evs.begin(), evs.end(), [](const SearchScratch::Ev& a, const SearchScratch::Ev& b) {
     if (a.t != b.t) return a.t < b.t;
-    return !a.ret && b.ret;
+    if (a.ret != b.ret) return !a.ret;
+    return a.op < b.op;
   });
-  // A doubly linked list of the events not yet linearised; node 2n is the head.
+}
+
+// The Wing–Gong search proper, on the events order_events() left in sc.
+SearchResult search_ordered(const Operation* const* ops, std::size_t n, std::uint64_t budget, SearchScratch& sc) {
+  SearchResult r;
+  const auto& evs = sc.evs;
+  // A doubly linked list of the events not yet linearised; node 2n is the
+  // head. Every entry is written below before it is read.
   const std::int32_t head = static_cast<std::int32_t>(2 * n);
-  std::vector<std::int32_t> next(2 * n + 1), prev(2 * n + 1), match(2 * n, -1);
-  std::vector<std::int32_t> ret_node(n, -1);
+  auto& next = sc.next;
+  auto& prev = sc.prev;
+  auto& match = sc.match;
+  auto& ret_node = sc.ret_node;
+  next.resize(2 * n + 1);
+  prev.resize(2 * n + 1);
+  match.resize(2 * n);
+  ret_node.resize(n);
   for (std::size_t i = 0; i < evs.size(); ++i)
     if (evs[i].ret) ret_node[evs[i].op] = static_cast<std::int32_t>(i);
   for (std::size_t i = 0; i < evs.size(); ++i)
@@ -242,14 +286,13 @@ SearchResult search(const std::vector<Operation>& ops, std::uint64_t budget) {
     if (next[x] != -1) prev[next[x]] = x;
   };
 
-  Memo memo((n + 63) / 64);
-  std::vector<std::uint64_t> bits((n + 63) / 64, 0);
+  Memo& memo = sc.memo;
+  memo.reset((n + 63) / 64);
+  auto& bits = sc.bits;
+  bits.assign((n + 63) / 64, 0);
   State state;
-  struct Frame {
-    std::int32_t call;
-    State before;
-  };
-  std::vector<Frame> stack;
+  auto& stack = sc.stack;
+  stack.clear();
   std::int32_t e = next[head];
   while (next[head] != -1) {
     if (++r.steps > budget) {
@@ -259,9 +302,9 @@ SearchResult search(const std::vector<Operation>& ops, std::uint64_t budget) {
     if (!evs[e].ret) {
       const std::uint32_t op = evs[e].op;
       State after;
-      if (step(state, ops[op], after)) {
+      if (step(state, *ops[op], after)) {
         bits[op / 64] |= std::uint64_t(1) << (op % 64);
-        if (memo.insert(bits, after)) {
+        if (memo.insert(bits.data(), after)) {
           stack.push_back({e, state});
           state = after;
           unlink(e);
@@ -279,7 +322,7 @@ SearchResult search(const std::vector<Operation>& ops, std::uint64_t budget) {
         r.verdict = Verdict::Violation;
         return r;
       }
-      const Frame f = stack.back();
+      const SearchScratch::Frame f = stack.back();
       stack.pop_back();
       state = f.before;
       const std::uint32_t op = evs[f.call].op;
@@ -290,6 +333,128 @@ SearchResult search(const std::vector<Operation>& ops, std::uint64_t budget) {
     }
   }
   return r;
+}
+
+// `ops`: the n operations of one key (pointers into the history).
+SearchResult search(const Operation* const* ops, std::size_t n, std::uint64_t budget) {
+  if (n == 0) return {};
+  SearchScratch& sc = search_scratch();
+  order_events(ops, n, sc);
+  return search_ordered(ops, n, budget, sc);
+}
+
+// ---- results of searches already done --------------------------------------
+//
+// The search reads a key's sub-history only through the order of its events
+// and, per operation, its kind, whether it is pending, and its recorded
+// arguments and results (step()). Ticks matter only through that order. The
+// canonical form below is exactly that information (each event's place in
+// the order instead of its tick), so two sub-histories with the same form
+// give the same search: the same verdict after the same number of steps.
+// The scheduled target meets the same forms over and over — the schedules of
+// one round-robin program share most of their prefix, so most keys' ops are
+// untouched from one schedule to the next, and a fuzzer mutates inputs that
+// differ little — and takes the result from here instead of searching again.
+// A lookup compares whole forms (never a hash alone), and a result is
+// replayed with the caller's budget exactly as the search would have spent
+// it, so a cached check is the same check.
+class SearchCache {
+ public:
+  // The form of the events in sc.evs and their operations, into form_.
+  void make_form(const Operation* const* ops, std::size_t n, const SearchScratch& sc) {
+    form_.clear();
+    form_.push_back(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const Operation& o = *ops[i];
+      form_.push_back(static_cast<std::uint64_t>(o.kind) | std::uint64_t(o.ok) << 8 | std::uint64_t(o.pending) << 9);
+      form_.push_back(o.out);
+      form_.push_back(o.arg);
+      form_.push_back(o.expected);
+    }
+    for (const auto& ev : sc.evs) form_.push_back(std::uint64_t(ev.op) << 1 | (ev.ret ? 1 : 0));
+    hash_ = 0x243f6a8885a308d3ull;
+    for (std::uint64_t w : form_) hash_ = mix(hash_ ^ w);
+  }
+
+  // The result for form_ under `budget`, if its search was done before.
+  bool find(std::uint64_t budget, SearchResult& out) const {
+    if (table_.empty()) return false;
+    for (std::size_t i = hash_ & (table_.size() - 1);; i = (i + 1) & (table_.size() - 1)) {
+      const std::uint32_t slot = table_[i];
+      if (slot == 0) return false;
+      const Entry& e = entries_[slot - 1];
+      if (e.hash == hash_ && e.len == form_.size() &&
+          std::equal(form_.begin(), form_.end(), words_.begin() + static_cast<std::ptrdiff_t>(e.begin))) {
+        // The search took e.steps steps to its verdict; with a smaller
+        // budget it stops as soon as the budget is exceeded.
+        if (e.steps <= budget) out = {e.verdict, e.steps};
+        else out = {Verdict::Unknown, budget + 1};
+        return true;
+      }
+    }
+  }
+
+  // Records the result of the search of form_ (a finished one: Unknown only
+  // says the budget of that call ran out).
+  void add(const SearchResult& r) {
+    if (r.verdict == Verdict::Unknown) return;
+    if (words_.size() + form_.size() > kMaxWords) clear();  // bounded memory
+    if ((entries_.size() + 1) * 2 > table_.size()) grow();
+    entries_.push_back({hash_, words_.size(), form_.size(), r.verdict, r.steps});
+    words_.insert(words_.end(), form_.begin(), form_.end());
+    place(entries_.size() - 1);
+  }
+
+ private:
+  struct Entry {
+    std::uint64_t hash;
+    std::size_t begin, len;  // in words_
+    Verdict verdict;
+    std::uint64_t steps;
+  };
+  static constexpr std::size_t kMaxWords = std::size_t(1) << 20;  // 8 MB of forms
+
+  void clear() {
+    words_.clear();
+    entries_.clear();
+    std::fill(table_.begin(), table_.end(), 0u);
+  }
+  void grow() {
+    table_.assign(table_.empty() ? 1024 : table_.size() * 2, 0u);
+    for (std::size_t i = 0; i < entries_.size(); ++i) place(i);
+  }
+  void place(std::size_t idx) {
+    std::size_t i = entries_[idx].hash & (table_.size() - 1);
+    while (table_[i] != 0) i = (i + 1) & (table_.size() - 1);
+    table_[i] = static_cast<std::uint32_t>(idx + 1);
+  }
+
+  std::vector<std::uint64_t> form_;
+  std::uint64_t hash_ = 0;
+  std::vector<std::uint64_t> words_;
+  std::vector<Entry> entries_;
+  std::vector<std::uint32_t> table_;
+};
+
+// check()'s search of one key: through the cache (one per thread).
+SearchResult search_cached(const Operation* const* ops, std::size_t n, std::uint64_t budget) {
+  if (n == 0) return {};
+  thread_local SearchCache cache;
+  SearchScratch& sc = search_scratch();
+  order_events(ops, n, sc);
+  cache.make_form(ops, n, sc);
+  SearchResult r;
+  if (cache.find(budget, r)) return r;
+  r = search_ordered(ops, n, budget, sc);
+  cache.add(r);
+  return r;
+}
+
+SearchResult search(const std::vector<Operation>& ops, std::uint64_t budget) {
+  std::vector<const Operation*> ptrs;
+  ptrs.reserve(ops.size());
+  for (const Operation& o : ops) ptrs.push_back(&o);
+  return search(ptrs.data(), ptrs.size(), budget);
 }
 
 // ---- minimisation (sound: see the header) ---------------------------------
@@ -446,6 +611,14 @@ bool possibly_present(const KeyOps& ko, std::uint64_t a, std::uint64_t b) {
   return true;
 }
 
+// The number of distinct keys in a by-key sorted list.
+std::size_t keys_with_point_ops(const std::vector<std::pair<std::uint64_t, const Operation*>>& by_key) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < by_key.size(); ++i)
+    if (i == 0 || by_key[i].first != by_key[i - 1].first) ++n;
+  return n;
+}
+
 std::vector<Operation> key_table_ops(const KeyOps& ko, const Operation& extra) {
   std::vector<Operation> v;
   for (const Operation* o : ko.ops) v.push_back(*o);
@@ -469,6 +642,25 @@ History Recorder::history() const {
   h.threads = threads();
   for (const Log& l : logs_) h.ops.insert(h.ops.end(), l.ops.begin(), l.ops.end());
   return h;
+}
+
+void Recorder::take_history(History& h) {
+  h.threads = threads();
+  h.ops.clear();
+  for (Log& l : logs_) {
+    for (Operation& o : l.ops) h.ops.push_back(std::move(o));
+    l.ops.clear();
+  }
+}
+
+void Recorder::drop_unreturned() {
+  for (Log& l : logs_) std::erase_if(l.ops, [](const Operation& o) { return o.ret == 0; });
+}
+
+void Recorder::reset(unsigned threads) {
+  logs_.resize(threads);
+  for (Log& l : logs_) l.ops.clear();
+  clock_.reset();
 }
 
 std::string format_value(std::uint64_t v) {
@@ -572,12 +764,15 @@ CheckResult check(const History& h, const CheckOptions& opts) {
   CheckResult res;
   std::uint64_t budget = opts.max_steps;
 
-  // Partition the point operations by key; clear goes to every key.
-  std::map<std::uint64_t, std::vector<Operation>> parts;
+  // Partition the point operations by key, in ascending key order, each
+  // key's operations in history order; clear goes to every key (after the
+  // key's own operations). Pointers into the history: nothing is copied
+  // unless a key fails (the report's copies carry the key in the clears).
+  std::vector<std::pair<std::uint64_t, const Operation*>> by_key;
   std::vector<const Operation*> clears;
   for (const Operation& o : h.ops) {
     if (conc_is_point(o.kind)) {
-      parts[o.key].push_back(o);
+      by_key.emplace_back(o.key, &o);
       ++res.point_ops;
     } else if (o.kind == ConcOpKind::Clear) {
       clears.push_back(&o);
@@ -586,26 +781,34 @@ CheckResult check(const History& h, const CheckOptions& opts) {
       ++res.weak_ops;
     }
   }
-  for (auto& [k, ops] : parts)
-    for (const Operation* c : clears) {
-      Operation cc = *c;
-      cc.key = k;
-      ops.push_back(cc);
-    }
-  res.keys = parts.size();
-
-  for (auto& [k, ops] : parts) {
-    const SearchResult s = search(ops, budget);
+  // By key, then by place in the history (the pointers ascend with it).
+  std::sort(by_key.begin(), by_key.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.second < b.second;
+  });
+  res.keys = keys_with_point_ops(by_key);
+  std::vector<const Operation*> part;
+  for (std::size_t i = 0; i < by_key.size();) {
+    const std::uint64_t k = by_key[i].first;
+    part.clear();
+    for (; i < by_key.size() && by_key[i].first == k; ++i) part.push_back(by_key[i].second);
+    part.insert(part.end(), clears.begin(), clears.end());
+    const SearchResult s = search_cached(part.data(), part.size(), budget);
     res.steps += s.steps;
     budget -= std::min(budget, s.steps);
     if (s.verdict == Verdict::Unknown) {
       res.verdict = Verdict::Unknown;
       res.report = "linearizability: step budget (" + std::to_string(opts.max_steps) + ") exhausted at key " +
-                   std::to_string(k) + " (" + std::to_string(ops.size()) + " operations on it)\n";
+                   std::to_string(k) + " (" + std::to_string(part.size()) + " operations on it)\n";
       return res;
     }
     if (s.verdict == Verdict::Violation) {
       res.verdict = Verdict::Violation;
+      std::vector<Operation> ops;
+      ops.reserve(part.size());
+      for (const Operation* o : part) {
+        ops.push_back(*o);
+        ops.back().key = k;
+      }
       std::uint64_t mbudget = opts.max_steps;
       const std::vector<Operation> shown = opts.minimize ? minimize(ops, mbudget) : ops;
       std::ostringstream r;
@@ -620,6 +823,7 @@ CheckResult check(const History& h, const CheckOptions& opts) {
   }
 
   // The weak spec of range and len.
+  if (res.weak_ops == 0) return res;
   std::unordered_map<std::uint64_t, KeyOps> keys;
   for (const Operation& o : h.ops) {
     if (!conc_is_point(o.kind)) continue;

@@ -75,8 +75,98 @@ Stack map_stack() {
   return s;
 }
 
+// ---- the raw context switch -------------------------------------------------
+//
+// On x86-64 a switch is ours, not swapcontext's: swapcontext saves and
+// restores the signal mask with a rt_sigprocmask system call on every call
+// (two per scheduling point; it was the largest single cost of a run under
+// TSan), and nothing here changes the signal mask. What a switch must keep is
+// what the SysV ABI says a call preserves: the callee-saved registers rbx,
+// rbp, r12-r15, the stack pointer, and the control bits of MXCSR and of the
+// x87 control word. gomap_sched_swap pushes those on the current stack,
+// stores the stack pointer in *from, loads `to` and pops the same frame from
+// the other stack. The sanitizers are told about each switch exactly as
+// before (see to_main / to_fiber): the annotations are independent of how the
+// registers are switched. Elsewhere, ucontext.
+#if defined(__x86_64__) && !defined(GOMAP_SCHED_UCONTEXT)
+#define GOMAP_SCHED_ASM_SWITCH 1
+#endif
+
+#if defined(GOMAP_SCHED_ASM_SWITCH)
+extern "C" void gomap_sched_swap(void** from, void* to);
+asm(R"(
+  .text
+  .p2align 4
+  .globl gomap_sched_swap
+  .hidden gomap_sched_swap
+  .type gomap_sched_swap, @function
+gomap_sched_swap:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  subq $8, %rsp
+  stmxcsr (%rsp)
+  fnstcw 4(%rsp)
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  ldmxcsr (%rsp)
+  fldcw 4(%rsp)
+  addq $8, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size gomap_sched_swap, .-gomap_sched_swap
+)");
+
+struct Context {
+  void* sp = nullptr;
+};
+
+inline void switch_context(Context& from, Context& to) { gomap_sched_swap(&from.sp, to.sp); }
+
+// A context that starts `entry` (which never returns) on `stack`: the frame
+// gomap_sched_swap pops, built by hand. Its registers are zero (a zero rbp
+// ends frame-pointer unwinding there), its control words are the caller's,
+// and `entry` finds the stack aligned as after a call.
+void make_context(Context& c, const Stack& stack, void (*entry)()) {
+  auto top = reinterpret_cast<std::uintptr_t>(stack.bottom()) + stack.usable();
+  top &= ~std::uintptr_t(15);
+  auto* sp = reinterpret_cast<std::uint64_t*>(top);
+  *--sp = 0;                                         // entry's return address: none
+  *--sp = reinterpret_cast<std::uint64_t>(entry);    // where the first switch returns to
+  for (int i = 0; i < 6; ++i) *--sp = 0;             // rbp rbx r12 r13 r14 r15
+  std::uint32_t mxcsr = 0;
+  std::uint16_t fpucw = 0;
+  asm volatile("stmxcsr %0" : "=m"(mxcsr));
+  asm volatile("fnstcw %0" : "=m"(fpucw));
+  *--sp = std::uint64_t(mxcsr) | std::uint64_t(fpucw) << 32;
+  c.sp = sp;
+}
+#else
+struct Context {
+  ucontext_t uc{};
+};
+
+inline void switch_context(Context& from, Context& to) { swapcontext(&from.uc, &to.uc); }
+
+void make_context(Context& c, const Stack& stack, void (*entry)()) {
+  getcontext(&c.uc);
+  c.uc.uc_stack.ss_sp = stack.bottom();
+  c.uc.uc_stack.ss_size = stack.usable();
+  c.uc.uc_link = nullptr;
+  makecontext(&c.uc, entry, 0);
+}
+#endif
+
 struct Slot {
-  ucontext_t ctx{};
+  Context ctx;
   Stack stack;
   const std::function<void()>* body = nullptr;
   // Written by the fiber, read by main: relaxed atomics (see the top).
@@ -95,7 +185,7 @@ struct Slot {
 };
 
 struct Machine {
-  ucontext_t main_ctx{};
+  Context main_ctx;
   std::vector<std::unique_ptr<Slot>> slots;  // stacks are kept across runs
   // Read by the running fiber at each point, written by main between turns:
   // relaxed atomics, for the reason at the top.
@@ -111,20 +201,27 @@ struct Machine {
 #endif
 };
 
-// Written by main before any fiber starts (fiber start synchronises with it)
-// and read by the fibers: the machine of the run in progress.
-Machine* g_machine = nullptr;
+// The machine of the run in progress, or null: set by main before any fiber
+// starts and cleared after the run, read by the fibers at every point. A
+// relaxed atomic: a fiber abandoned by a deadlock or livelock never ends with
+// a synchronising switch, so main's clearing does not happen-after its last
+// read, and TSan would report a plain pointer.
+std::atomic<Machine*> g_machine{nullptr};
+Machine* current_machine() { return g_machine.load(std::memory_order_relaxed); }
 
+// Never destroyed: a thread abandoned by a deadlock or livelock read its
+// slot without a later synchronising switch, so freeing the slots at exit
+// would be a data race to TSan.
 Machine& machine() {
-  static Machine m;
-  return m;
+  static Machine* m = new Machine;
+  return *m;
 }
 
 // ---- switching ------------------------------------------------------------
 
 // From fiber `s` back to main. `sync`: only when the fiber ends (a join).
 void to_main(Slot& s, bool sync) {
-  Machine& m = *g_machine;
+  Machine& m = *current_machine();
 #if defined(GOMAP_SCHED_TSAN)
   __tsan_switch_to_fiber(m.tsan_main, sync ? 0 : __tsan_switch_to_fiber_no_sync);
 #else
@@ -133,7 +230,7 @@ void to_main(Slot& s, bool sync) {
 #if defined(GOMAP_SCHED_ASAN)
   __sanitizer_start_switch_fiber(&s.fake_stack, m.main_bottom, m.main_size);  // fibers never end
 #endif
-  swapcontext(&s.ctx, &m.main_ctx);
+  switch_context(s.ctx, m.main_ctx);
 #if defined(GOMAP_SCHED_ASAN)
   __sanitizer_finish_switch_fiber(s.fake_stack, nullptr, nullptr);
 #endif
@@ -149,7 +246,7 @@ void to_fiber(Machine& m, Slot& s, bool sync) {
 #if defined(GOMAP_SCHED_ASAN)
   __sanitizer_start_switch_fiber(&m.main_fake_stack, s.stack.bottom(), s.stack.usable());
 #endif
-  swapcontext(&m.main_ctx, &s.ctx);
+  switch_context(m.main_ctx, s.ctx);
 #if defined(GOMAP_SCHED_ASAN)
   __sanitizer_finish_switch_fiber(m.main_fake_stack, nullptr, nullptr);
 #endif
@@ -161,7 +258,7 @@ void to_fiber(Machine& m, Slot& s, bool sync) {
 // few frames every run (the old frames never return), and every stack TSan
 // records would get longer.
 void fiber_entry() {
-  Machine& m = *g_machine;
+  Machine& m = *current_machine();
   Slot& s = *m.slots[m.current.load(std::memory_order_relaxed)];
 #if defined(GOMAP_SCHED_ASAN)
   // The first switch into this fiber came from main: learn main's stack.
@@ -208,10 +305,13 @@ const char* outcome_name(Outcome o) {
   return "?";
 }
 
-bool active() { return g_machine != nullptr && g_machine->running.load(std::memory_order_relaxed); }
+bool active() {
+  Machine* m = current_machine();
+  return m != nullptr && m->running.load(std::memory_order_relaxed);
+}
 
 void point() {
-  Machine* m = g_machine;
+  Machine* m = current_machine();
   if (m == nullptr || !m->running.load(std::memory_order_relaxed)) return;
   Slot& s = *m->slots[m->current.load(std::memory_order_relaxed)];
   s.site.store(reinterpret_cast<std::uintptr_t>(__builtin_return_address(0)), std::memory_order_relaxed);
@@ -219,7 +319,7 @@ void point() {
 }
 
 void wait_until(bool (*ready)(const void*), const void* obj, const char* what) {
-  Machine* m = g_machine;
+  Machine* m = current_machine();
   if (m == nullptr || !m->running.load(std::memory_order_relaxed)) {
     std::fprintf(stderr, "gomap scheduler: %s would block outside a scheduled run\n", what);
     std::abort();
@@ -249,19 +349,34 @@ void leave_single_threaded_mode() {
 }
 
 RunReport run(const std::vector<std::function<void()>>& bodies, Chooser& chooser, const Limits& limits) {
+  RunReport report;
+  run(bodies, chooser, limits, report);
+  return report;
+}
+
+void run(const std::vector<std::function<void()>>& bodies, Chooser& chooser, const Limits& limits, RunReport& report) {
   leave_single_threaded_mode();
   Machine& m = machine();
   if (m.running.load(std::memory_order_relaxed)) {
     std::fprintf(stderr, "gomap scheduler: run() is not reentrant\n");
     std::abort();
   }
+  if (bodies.size() > kMaxLogicalThreads) {
+    std::fprintf(stderr, "gomap scheduler: %zu logical threads; at most %u\n", bodies.size(), kMaxLogicalThreads);
+    std::abort();
+  }
+  report.outcome = Outcome::Finished;
+  report.steps = 0;
+  report.decisions.clear();
+  report.preemptions_at.clear();
+  report.detail.clear();
   const unsigned n = static_cast<unsigned>(bodies.size());
   while (m.slots.size() < n) {
     auto s = std::make_unique<Slot>();
     s->stack = map_stack();
     m.slots.push_back(std::move(s));
   }
-  g_machine = &m;
+  g_machine.store(&m, std::memory_order_relaxed);
 #if defined(GOMAP_SCHED_TSAN)
   m.tsan_main = __tsan_get_current_fiber();
 #endif
@@ -276,11 +391,7 @@ RunReport run(const std::vector<std::function<void()>>& bodies, Chooser& chooser
       ASAN_UNPOISON_MEMORY_REGION(s.stack.bottom(), s.stack.usable());
       s.fake_stack = nullptr;
 #endif
-      getcontext(&s.ctx);
-      s.ctx.uc_stack.ss_sp = s.stack.bottom();
-      s.ctx.uc_stack.ss_size = s.stack.usable();
-      s.ctx.uc_link = nullptr;
-      makecontext(&s.ctx, fiber_entry, 0);
+      make_context(s.ctx, s.stack, fiber_entry);
 #if defined(GOMAP_SCHED_TSAN)
       if (s.tsan_fiber != nullptr) __tsan_destroy_fiber(s.tsan_fiber);
       s.tsan_fiber = __tsan_create_fiber(0);
@@ -296,17 +407,14 @@ RunReport run(const std::vector<std::function<void()>>& bodies, Chooser& chooser
     to_fiber(m, *m.slots[i], /*sync=*/true);
   }
 
-  RunReport report;
-  std::vector<unsigned> choices;
-  choices.reserve(n);
   unsigned current = 0;
   for (;;) {
-    choices.clear();
+    ThreadSet choices;
     bool all_done = true;
     for (unsigned i = 0; i < n; ++i) {
       const Slot& s = *m.slots[i];
       if (s.state.load(std::memory_order_relaxed) != State::Done) all_done = false;
-      if (enabled(s)) choices.push_back(i);
+      if (enabled(s)) choices.add(i);
     }
     if (all_done) break;
     if (choices.empty()) {
@@ -323,12 +431,12 @@ RunReport run(const std::vector<std::function<void()>>& bodies, Chooser& chooser
       report.detail = "no run ended after " + std::to_string(limits.max_steps) + " scheduling points";
       break;
     }
-    unsigned next = choices[0];
+    unsigned next = choices.first();
     if (choices.size() > 1) {
       next = chooser.choose(current, choices);
-      if (std::find(choices.begin(), choices.end(), next) == choices.end()) next = choices[0];
-      const bool current_enabled = std::find(choices.begin(), choices.end(), current) != choices.end();
-      if (current_enabled && next != current) report.preemptions_at.push_back(static_cast<unsigned>(report.decisions.size()));
+      if (!choices.contains(next)) next = choices.first();
+      if (choices.contains(current) && next != current)
+        report.preemptions_at.push_back(static_cast<unsigned>(report.decisions.size()));
       report.decisions.push_back(static_cast<std::uint8_t>(next));
     }
     ++report.steps;
@@ -347,21 +455,18 @@ RunReport run(const std::vector<std::function<void()>>& bodies, Chooser& chooser
 
   for (unsigned i = 0; i < n; ++i) m.slots[i]->parked = m.slots[i]->state.load(std::memory_order_relaxed) == State::Done;
   m.running.store(false, std::memory_order_relaxed);
-  g_machine = nullptr;
-  return report;
+  g_machine.store(nullptr, std::memory_order_relaxed);
 }
 
 // ---- strategies -----------------------------------------------------------
 
-unsigned ByteChooser::choose(unsigned current, const std::vector<unsigned>& enabled) {
+unsigned ByteChooser::choose(unsigned current, ThreadSet enabled) {
   if (next_ >= bytes_.size()) {
     // Out of bytes: no more preemptions.
-    return std::find(enabled.begin(), enabled.end(), current) != enabled.end() ? current : enabled.front();
+    return enabled.contains(current) ? current : enabled.first();
   }
-  const unsigned want = bytes_[next_++] % threads_;
-  for (unsigned t : enabled)
-    if (t >= want) return t;
-  return enabled.front();
+  // Byte b names thread b % threads, or the next enabled one after it.
+  return enabled.at_or_after(bytes_[next_++] % threads_);
 }
 
 namespace {
@@ -385,62 +490,70 @@ PctChooser::PctChooser(std::uint64_t seed, unsigned depth, unsigned threads, std
   for (unsigned i = 1; i < d; ++i) change_steps_.push_back(1 + mix(state) % k);
 }
 
-unsigned PctChooser::choose(unsigned current, const std::vector<unsigned>& enabled) {
+unsigned PctChooser::choose(unsigned current, ThreadSet enabled) {
   ++step_;
   // At the i-th change point the running thread drops to priority d - i,
   // below every initial priority and below earlier change points.
   for (std::size_t i = 0; i < change_steps_.size(); ++i) {
     if (change_steps_[i] == step_ && current < priority_.size()) priority_[current] = change_steps_.size() - i;
   }
-  unsigned best = enabled.front();
+  unsigned best = enabled.first();
   for (unsigned t : enabled)
     if (priority_[t] > priority_[best]) best = t;
   return best;
 }
 
 // ---- bounded exhaustive exploration ---------------------------------------
+//
+// Depth-first over the tree of schedules: a node is a decision (a point with
+// a choice), its first child the non-preempting default (the current thread
+// if it can run, else the next enabled one round-robin), its other children
+// the alternatives whose preemption count stays within the bound, tried
+// highest thread first. The path to the node being explored is one stack of
+// frames, each holding the choice taken there and the alternatives not yet
+// tried, so a new schedule costs no copy of its prefix: it is the choices on
+// the stack, then the default.
 
 namespace {
 
-// Follows a forced prefix of choices, then the non-preempting default (the
-// current thread if it can run, else the next enabled one round-robin),
-// recording at each decision what else could have been chosen.
+struct Frame {
+  unsigned chosen = 0;  // the choice on the current path
+  ThreadSet untried;    // alternatives within the bound not yet explored, highest first
+};
+
+// Follows the forced prefix (the stack's choices), then the default, and
+// pushes a frame for every decision past the prefix.
 class PrefixChooser final : public Chooser {
  public:
-  struct Decision {
-    std::vector<unsigned> enabled;
-    unsigned current = 0;
-    unsigned chosen = 0;
-    unsigned preemptions_before = 0;
-  };
-  explicit PrefixChooser(std::vector<unsigned> prefix) : prefix_(std::move(prefix)) {}
-  unsigned choose(unsigned current, const std::vector<unsigned>& enabled) override {
-    Decision d;
-    d.enabled = enabled;
-    d.current = current;
-    d.preemptions_before = preemptions_;
-    const bool current_enabled = std::find(enabled.begin(), enabled.end(), current) != enabled.end();
-    if (log_.size() < prefix_.size()) {
-      d.chosen = prefix_[log_.size()];
-    } else if (current_enabled) {
-      d.chosen = current;
+  PrefixChooser(std::vector<Frame>& stack, unsigned bound) : stack_(stack), forced_(stack.size()), bound_(bound) {}
+  unsigned choose(unsigned current, ThreadSet enabled) override {
+    const bool current_enabled = enabled.contains(current);
+    unsigned chosen;
+    if (decisions_ < forced_) {
+      chosen = stack_[decisions_].chosen;
     } else {
-      d.chosen = enabled.front();
-      for (unsigned t : enabled)
-        if (t > current) {
-          d.chosen = t;
-          break;
-        }
+      chosen = current_enabled ? current : enabled.at_or_after(current + 1);
+      // The alternatives here: a switch away from a runnable current thread
+      // costs a preemption; anything else is free.
+      Frame f;
+      f.chosen = chosen;
+      for (unsigned alt : enabled) {
+        if (alt == chosen) continue;
+        const unsigned cost = preemptions_ + ((current_enabled && alt != current) ? 1 : 0);
+        if (cost <= bound_) f.untried.add(alt);
+      }
+      stack_.push_back(f);
     }
-    if (current_enabled && d.chosen != current) ++preemptions_;
-    log_.push_back(d);
-    return d.chosen;
+    ++decisions_;
+    if (current_enabled && chosen != current) ++preemptions_;
+    return chosen;
   }
-  const std::vector<Decision>& log() const { return log_; }
 
  private:
-  std::vector<unsigned> prefix_;
-  std::vector<Decision> log_;
+  std::vector<Frame>& stack_;
+  std::size_t forced_;
+  unsigned bound_;
+  std::size_t decisions_ = 0;
   unsigned preemptions_ = 0;
 };
 
@@ -448,37 +561,22 @@ class PrefixChooser final : public Chooser {
 
 Exploration explore_bounded(unsigned preemption_bound, std::size_t max_runs, const std::function<bool(Chooser&)>& once) {
   Exploration ex;
-  // Depth-first: each run's decisions, with the alternatives at each point
-  // that stay within the bound, extend the stack of prefixes still to run.
-  std::vector<std::vector<unsigned>> todo{{}};
-  while (!todo.empty()) {
+  std::vector<Frame> stack;
+  for (;;) {
     if (ex.runs >= max_runs) return ex;
-    const std::vector<unsigned> prefix = std::move(todo.back());
-    todo.pop_back();
-    PrefixChooser chooser(prefix);
+    PrefixChooser chooser(stack, preemption_bound);
     ++ex.runs;
     if (once(chooser)) {
       ex.stopped = true;
       return ex;
     }
-    const auto& log = chooser.log();
-    // Alternatives only past the forced prefix: the ones inside it were
-    // pushed by the run that created this prefix. Pushed deepest last so
-    // that the deepest alternative runs first.
-    for (std::size_t i = prefix.size(); i < log.size(); ++i) {
-      const auto& d = log[i];
-      const bool current_enabled = std::find(d.enabled.begin(), d.enabled.end(), d.current) != d.enabled.end();
-      for (unsigned alt : d.enabled) {
-        if (alt == d.chosen) continue;
-        const unsigned cost = d.preemptions_before + ((current_enabled && alt != d.current) ? 1 : 0);
-        if (cost > preemption_bound) continue;
-        std::vector<unsigned> p;
-        p.reserve(i + 1);
-        for (std::size_t j = 0; j < i; ++j) p.push_back(log[j].chosen);
-        p.push_back(alt);
-        todo.push_back(std::move(p));
-      }
-    }
+    // The next schedule: the deepest decision with an untried alternative
+    // takes its highest one; deeper frames are done.
+    while (!stack.empty() && stack.back().untried.empty()) stack.pop_back();
+    if (stack.empty()) break;
+    Frame& f = stack.back();
+    f.chosen = f.untried.last();
+    f.untried.remove(f.chosen);
   }
   ex.exhausted = true;
   return ex;

@@ -204,6 +204,61 @@ TEST(Linearizability, TinyBudgetGivesUnknown) {
   EXPECT_EQ(run(h, 4).verdict, Verdict::Ok);
 }
 
+// check() keeps the results of key searches it has done and answers a
+// sub-history it has seen from there (linearizability.cpp, SearchCache).
+// A kept result must give what the search itself gives under any budget:
+// the same verdict and steps, and Unknown after budget + 1 steps when the
+// budget is smaller than the search needed.
+TEST(Linearizability, RepeatedChecksGiveTheSameResultUnderEveryBudget) {
+  std::vector<Operation> h;
+  for (std::uint32_t t = 0; t < 4; ++t)
+    for (std::uint64_t i = 0; i < 5; ++i) h.push_back(store(t, 7, t * 100 + i + 1, 10 * i + t, 10 * i + t + 25));
+  const auto tiny = run(h, 4, /*budget=*/3);  // first: searched, ran out (not kept)
+  const auto full = run(h, 4);                 // searched and kept
+  const auto again = run(h, 4);                // from the cache
+  const auto tiny_again = run(h, 4, 3);        // from the cache, with the small budget
+  ASSERT_EQ(tiny.verdict, Verdict::Unknown);
+  ASSERT_EQ(full.verdict, Verdict::Ok);
+  EXPECT_GT(full.steps, 3u);
+  EXPECT_EQ(again.verdict, full.verdict);
+  EXPECT_EQ(again.steps, full.steps);
+  EXPECT_EQ(tiny_again.verdict, tiny.verdict);
+  EXPECT_EQ(tiny_again.steps, tiny.steps);
+  EXPECT_EQ(tiny_again.report, tiny.report);
+  // A budget of exactly the steps the search needs is enough, one less is not.
+  EXPECT_EQ(run(h, 4, full.steps).verdict, Verdict::Ok);
+  EXPECT_EQ(run(h, 4, full.steps - 1).verdict, Verdict::Unknown);
+  // A violation found again is reported again, identically.
+  std::vector<Operation> bad = h;
+  bad.push_back(load(0, 7, 999, 200, 201));
+  const auto v1 = run(bad, 4);
+  const auto v2 = run(bad, 4);
+  ASSERT_EQ(v1.verdict, Verdict::Violation);
+  EXPECT_EQ(v2.verdict, Verdict::Violation);
+  EXPECT_EQ(v2.report, v1.report);
+  EXPECT_EQ(v2.steps, v1.steps);
+}
+
+// A writer may record an operation before it runs (concurrent_runner.hpp);
+// a run abandoned inside one drops the records that never returned.
+TEST(Linearizability, RecorderDropsUnreturnedOperations) {
+  lin::Recorder rec(2);
+  rec.log(0).push_back(store(0, 1, 5, rec.clock().tick(), rec.clock().tick()));
+  rec.log(0).push_back(op(0, ConcOpKind::Erase, 1, rec.clock().tick(), 0));
+  rec.log(1).push_back(load(1, 1, std::nullopt, rec.clock().tick(), 0));
+  rec.drop_unreturned();
+  lin::History h;
+  rec.take_history(h);
+  ASSERT_EQ(h.ops.size(), 1u);
+  EXPECT_EQ(h.ops[0].kind, ConcOpKind::Store);
+  EXPECT_EQ(h.threads, 2u);
+  // take_history() emptied the logs; reset() restarts the clock.
+  rec.reset(3);
+  EXPECT_EQ(rec.threads(), 3u);
+  EXPECT_EQ(rec.history().ops.size(), 0u);
+  EXPECT_EQ(rec.clock().tick(), 1u);
+}
+
 TEST(Linearizability, ViolationReportIsMinimisedPerThreadTable) {
   // Lots of harmless traffic on key 1 and other keys, then a stale read.
   std::vector<Operation> h;

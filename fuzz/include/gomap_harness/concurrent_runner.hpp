@@ -43,15 +43,35 @@ class RecordingClient {
 
   void run(const ConcOp& op) {
     const std::uint64_t k = key_of(op.key);
-    lin::Operation o;
-    o.thread = thread_;
-    o.kind = op.kind;
-    o.key = conc_is_point(op.kind) ? k : 0;
+    if (op.kind == ConcOpKind::Yield) {
+      if (yield_) yield_();
+      else std::this_thread::yield();
+      return;
+    }
+    if (conc_is_range(op.kind) || op.kind == ConcOpKind::Len) {
+      if constexpr (requires(const M& cm) { cm.size(); }) {
+        if (op.kind == ConcOpKind::Len) {
+          lin::Operation& o = start(op.kind, 0);
+          o.invoke = tick();
+          o.len = m_.size();
+          o.ret = tick();
+          return;
+        }
+      }
+      // A range logs the operations its callback runs first, then itself.
+      lin::Operation o;
+      o.thread = thread_;
+      o.kind = op.kind == ConcOpKind::Len ? ConcOpKind::Range : op.kind;
+      run_range(o);
+      log_.push_back(std::move(o));
+      return;
+    }
+    // A point operation is written in place in the log (no copy of the
+    // record per operation). Until it returns its ret is 0, which no tick
+    // is: a run abandoned inside the map (deadlock, livelock) drops such
+    // records (drop_unreturned()).
+    lin::Operation& o = start(op.kind, k);
     switch (op.kind) {
-      case ConcOpKind::Yield:
-        if (yield_) yield_();
-        else std::this_thread::yield();
-        return;
       case ConcOpKind::Load: {
         o.invoke = tick();
         const std::optional<std::uint64_t> r = m_.load(k);
@@ -117,25 +137,9 @@ class RecordingClient {
         m_.clear();
         o.ret = tick();
         break;
-      case ConcOpKind::Len:
-        if constexpr (requires(const M& cm) { cm.size(); }) {
-          o.invoke = tick();
-          o.len = m_.size();
-          o.ret = tick();
-          break;
-        } else {
-          o.kind = ConcOpKind::Range;
-          run_range(o);
-          break;
-        }
-      case ConcOpKind::Range:
-      case ConcOpKind::RangeErase:
-      case ConcOpKind::RangeStore:
-      case ConcOpKind::RangeStop:
-        run_range(o);
-        break;
+      default:
+        break;  // handled above
     }
-    log_.push_back(std::move(o));
   }
 
   // Quiescent loads of every key (after all threads joined): they pin down
@@ -146,6 +150,13 @@ class RecordingClient {
 
  private:
   std::uint64_t tick() { return rec_.clock().tick(); }
+  lin::Operation& start(ConcOpKind kind, std::uint64_t k) {
+    lin::Operation& o = log_.emplace_back();
+    o.thread = thread_;
+    o.kind = kind;
+    o.key = conc_is_point(kind) ? k : 0;
+    return o;
+  }
   std::uint64_t fresh() { return (std::uint64_t(thread_) + 1) << 32 | ++seq_; }
   void saw(lin::Operation& o, std::uint64_t k, const std::optional<std::uint64_t>& r) {
     o.ok = r.has_value();

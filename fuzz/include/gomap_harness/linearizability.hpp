@@ -36,6 +36,13 @@
 //   * len lies between the number of keys certainly present for the whole
 //     call and the number of keys possibly present at some moment during it.
 //
+// Each key's search result is kept (per thread, bounded) under the key's
+// canonical sub-history — its operations' kinds, arguments and results and
+// the order of their events, ticks replaced by places in that order — which
+// is all the search reads; a sub-history met again (the scheduled target
+// meets the same ones over and over) gets the kept verdict and step count,
+// the latter replayed against the caller's budget, so the check is the same.
+//
 // A step budget bounds the search: when it runs out the verdict is Unknown,
 // never a hang. On a violation the report names the key (or range/len
 // operation) and prints a minimised history as a per-thread table. The
@@ -82,17 +89,21 @@ struct Operation {
   // Set by the minimiser only: the operation was still running at the cut,
   // so its result is not checked (its effect still is).
   bool pending = false;
+  friend bool operator==(const Operation&, const Operation&) = default;
 };
 
 struct History {
   unsigned threads = 0;
   std::vector<Operation> ops;
+  friend bool operator==(const History&, const History&) = default;
 };
 
 // The global time source: one tick per invoke and per return.
 class Clock {
  public:
   std::uint64_t tick() noexcept { return t_.fetch_add(1, std::memory_order_relaxed); }
+  // Back to the first tick, for a recorder used again (no thread is running).
+  void reset() noexcept { t_.store(1, std::memory_order_relaxed); }
 
  private:
   std::atomic<std::uint64_t> t_{1};
@@ -107,6 +118,16 @@ class Recorder {
   std::vector<Operation>& log(unsigned thread) { return logs_.at(thread).ops; }
   unsigned threads() const noexcept { return static_cast<unsigned>(logs_.size()); }
   History history() const;
+  // For a caller that records many runs (the scheduled target: up to 32 per
+  // input): moves the logs into `h` (whose buffer is reused) in the order
+  // history() gives, then empties them, keeping their capacity.
+  void take_history(History& h);
+  // Empty logs for `threads` threads and a clock back at its first tick.
+  void reset(unsigned threads);
+  // Removes the records of operations that never returned (ret still 0,
+  // which no tick is): a writer may record an operation in place before it
+  // runs, and a run abandoned inside an operation leaves it unfinished.
+  void drop_unreturned();
 
  private:
   struct alignas(64) Log {

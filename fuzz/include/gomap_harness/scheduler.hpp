@@ -4,7 +4,8 @@
 //
 // Why. Real threads are scheduled by the OS, so a failing interleaving found
 // by a fuzzer cannot be replayed. Here each logical thread is a fiber (its own
-// stack, switched with ucontext) on the caller's OS thread, and control passes
+// stack; on x86-64 switched by a few instructions of our own, elsewhere with
+// ucontext) on the caller's OS thread, and control passes
 // between fibers only at scheduling points: every operation of an atomic and
 // every lock, unlock and try-lock of a mutex from ScheduledSync (the sync
 // policy of gomap/sync_policy.hpp that the harness plugs into SyncMap and
@@ -51,6 +52,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -59,19 +61,69 @@
 
 namespace gomap_harness::sched {
 
-// The thread a Chooser picks among `enabled` (sorted, never empty, at least
-// two entries); `current` is the thread that reached the point (it may not
-// be enabled, e.g. when it waits).
+// A set of logical threads (at most kMaxLogicalThreads), as a bit mask:
+// what a Chooser picks from. A value, so that asking the strategy costs no
+// allocation (the scheduler asks at every scheduling point).
+inline constexpr unsigned kMaxLogicalThreads = 64;
+
+class ThreadSet {
+ public:
+  constexpr ThreadSet() = default;
+  constexpr explicit ThreadSet(std::uint64_t bits) : bits_(bits) {}
+  static constexpr ThreadSet of(std::initializer_list<unsigned> ts) {
+    std::uint64_t b = 0;
+    for (unsigned t : ts) b |= std::uint64_t(1) << t;
+    return ThreadSet(b);
+  }
+  constexpr void add(unsigned t) { bits_ |= std::uint64_t(1) << t; }
+  constexpr void remove(unsigned t) { bits_ &= ~(std::uint64_t(1) << t); }
+  constexpr bool contains(unsigned t) const { return t < kMaxLogicalThreads && ((bits_ >> t) & 1) != 0; }
+  constexpr bool empty() const { return bits_ == 0; }
+  constexpr unsigned size() const { return static_cast<unsigned>(__builtin_popcountll(bits_)); }
+  constexpr std::uint64_t bits() const { return bits_; }
+  // The lowest / highest thread in the set (not empty).
+  constexpr unsigned first() const { return static_cast<unsigned>(__builtin_ctzll(bits_)); }
+  constexpr unsigned last() const { return 63u - static_cast<unsigned>(__builtin_clzll(bits_)); }
+  // The lowest thread >= t, or first() if there is none (wraps around).
+  constexpr unsigned at_or_after(unsigned t) const {
+    const std::uint64_t above = t >= kMaxLogicalThreads ? 0 : bits_ & (~std::uint64_t(0) << t);
+    return above != 0 ? static_cast<unsigned>(__builtin_ctzll(above)) : first();
+  }
+  // Ascending, for range-for.
+  class iterator {
+   public:
+    constexpr explicit iterator(std::uint64_t b) : b_(b) {}
+    constexpr unsigned operator*() const { return static_cast<unsigned>(__builtin_ctzll(b_)); }
+    constexpr iterator& operator++() {
+      b_ &= b_ - 1;
+      return *this;
+    }
+    constexpr bool operator!=(const iterator& o) const { return b_ != o.b_; }
+
+   private:
+    std::uint64_t b_;
+  };
+  constexpr iterator begin() const { return iterator(bits_); }
+  constexpr iterator end() const { return iterator(0); }
+  friend constexpr bool operator==(ThreadSet, ThreadSet) = default;
+
+ private:
+  std::uint64_t bits_ = 0;
+};
+
+// The thread a Chooser picks among `enabled` (never empty, at least two
+// threads); `current` is the thread that reached the point (it may not be
+// enabled, e.g. when it waits).
 class Chooser {
  public:
   virtual ~Chooser() = default;
-  virtual unsigned choose(unsigned current, const std::vector<unsigned>& enabled) = 0;
+  virtual unsigned choose(unsigned current, ThreadSet enabled) = 0;
 };
 
 class ByteChooser final : public Chooser {
  public:
   ByteChooser(std::vector<std::uint8_t> bytes, unsigned threads) : bytes_(std::move(bytes)), threads_(threads) {}
-  unsigned choose(unsigned current, const std::vector<unsigned>& enabled) override;
+  unsigned choose(unsigned current, ThreadSet enabled) override;
   std::size_t bytes_used() const { return next_; }
 
  private:
@@ -84,7 +136,7 @@ class PctChooser final : public Chooser {
  public:
   // `steps`: k, the bound on scheduling steps the change points are drawn from.
   PctChooser(std::uint64_t seed, unsigned depth, unsigned threads, std::uint64_t steps);
-  unsigned choose(unsigned current, const std::vector<unsigned>& enabled) override;
+  unsigned choose(unsigned current, ThreadSet enabled) override;
 
  private:
   std::vector<std::uint64_t> priority_;     // per thread; higher runs first
@@ -113,8 +165,11 @@ struct RunReport {
 };
 
 // Runs bodies[i] as logical thread i until all return (or deadlock/livelock).
-// Not reentrant: one run at a time per process.
+// Not reentrant: one run at a time per process. At most kMaxLogicalThreads.
 RunReport run(const std::vector<std::function<void()>>& bodies, Chooser& chooser, const Limits& limits = {});
+// The same, into `report` (its vectors keep their capacity: a caller that
+// runs many schedules allocates nothing per run for the report).
+void run(const std::vector<std::function<void()>>& bodies, Chooser& chooser, const Limits& limits, RunReport& report);
 
 // Runs every schedule with at most `preemption_bound` preemptions, depth
 // first, calling `once(chooser)` for each; once() must run the whole program
