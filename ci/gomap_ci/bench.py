@@ -30,6 +30,7 @@ from .common import (CLEAN, FINDING, ROOT, TOOL, USAGE, Fail, bootstrap, main_gu
 
 PROG = "ci/bench.sh"
 MAPS = ["gomap", "std", "absl", "boost", "go"]
+STAT = "median"  # the repetition statistic of the tables unless --stat says otherwise
 TABLE_SIZES = [1_000_000, 8_000_000]  # the sizes the tables (and the goals) are about
 WORKLOADS = [  # (name, what one op is)
     ("insert_u64", "insert"), ("lookup_hit_u64", "lookup"), ("lookup_miss_u64", "lookup"),
@@ -107,7 +108,12 @@ def fmt(x, spec="%.1f"):
 
 
 def render(r, stat, source):
-    """The tables as text, and the list of goal verdicts."""
+    """The tables as text."""
+    return tables(r, stat, source)[0]
+
+
+def tables(r, stat, source):
+    """The tables as text, and how many of gomap's goals they PASS and FAIL."""
     lines = [f"gomap benchmarks — {stat} of {r.reps} repetition(s), ns/op; X/gomap = how many times faster gomap is "
              "than X (same run)",
              "run %s on %s CPU(s), load avg %s; %s" % (r.context.get("date", "?"), r.context.get("num_cpus", "?"),
@@ -150,7 +156,7 @@ def render(r, stat, source):
     lines.append(f"gomap against its goals: {npass} PASS, {nfail} FAIL (informational; speed is never asserted)")
     if r.errors:
         lines += ["", "ERRORS (wrong results or different work):"] + ["  " + e for e in r.errors]
-    return "\n".join(lines)
+    return "\n".join(lines), npass, nfail
 
 
 def scale_svg(r, workload):
@@ -187,14 +193,25 @@ def scale_svg(r, workload):
     return "\n".join(out)
 
 
+def scale_plots(r):
+    """One scale-curve plot per workload that was measured at two sizes or more."""
+    return [s for s in (scale_svg(r, w) for w, _ in WORKLOADS) if s]
+
+
 def html(r, text):
     import jinja2  # Debian python3-jinja2, installed by ci/bootstrap.sh
     template = jinja2.Environment(autoescape=True).from_string(
         "<!doctype html><html><head><meta charset='utf-8'><title>gomap benchmarks</title></head><body>"
         "<h1>gomap benchmarks</h1><pre>{{ text }}</pre><h2>Scale curves</h2>"
         "{% for svg in plots %}<div>{{ svg|safe }}</div>{% endfor %}</body></html>")
-    plots = [s for s in (scale_svg(r, w) for w, _ in WORKLOADS) if s]
-    return template.render(text=text, plots=plots)
+    return template.render(text=text, plots=scale_plots(r))
+
+
+def outputs(out):
+    """The files of one run whose gomap_bench JSON is `out`: the one place
+    their names are made (main writes them, the nightly reads them)."""
+    base = os.path.splitext(out)[0]
+    return {"json": out, "go_json": base + "-go.json", "txt": base + ".txt", "html": base + ".html"}
 
 
 def require_measurements(r, code, message):
@@ -236,8 +253,8 @@ def parse_args(argv):
                    help="JSON output (default build/reports/bench-<stamp>.json); -go.json, .txt and .html go next to it")
     p.add_argument("--repetitions", type=positive_int(1000), default=5,
                    help="repetitions per benchmark up to 1M entries (default 5; 8M runs 2)")
-    p.add_argument("--stat", choices=["median", "min", "mean"], default="median",
-                   help="which repetition statistic the table uses (default median)")
+    p.add_argument("--stat", choices=["median", "min", "mean"], default=STAT,
+                   help=f"which repetition statistic the table uses (default {STAT})")
     p.add_argument("--no-go", action="store_true", help="do not build or run Go's side")
     p.add_argument("--table", type=user_path, metavar="FILE", help="print the table of an earlier run's JSON; builds nothing")
     p.add_argument("--go-table", type=user_path, metavar="FILE", help="with --table: that run's Go JSON")
@@ -260,12 +277,12 @@ def main(argv=None):
     bdir = build.build("release", "release", os.path.join(ROOT, "build", "reports", "logs"), targets=["gomap_bench"])
     out = a.out or os.path.join(ROOT, "build", "reports", f"bench-{stamp_of(now())}.json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    base = os.path.splitext(out)[0]
+    files = outputs(out)
     go_out = None
     if not a.no_go:
         say("== building bench/go (gomap-go-bench, Go 1.19)")
         go_bin = build_go(os.path.join(bdir, "bench"))
-        go_out = base + "-go.json"
+        go_out = files["go_json"]
         cmd = [go_bin, "-reps", str(a.repetitions)] + (["-filter", a.filter] if a.filter else [])
         say(f"== running gomap-go-bench; JSON to {go_out}")
         with open(go_out, "w") as f:
@@ -282,9 +299,9 @@ def main(argv=None):
     text = render(r, a.stat, f"json: {out}" + (f" and {go_out}" if go_out else ""))
     say()
     say(text)
-    write_atomic(base + ".txt", text + "\n")
-    write_atomic(base + ".html", html(r, text))
-    say(f"report: {base}.txt, {base}.html")
+    write_atomic(files["txt"], text + "\n")
+    write_atomic(files["html"], html(r, text))
+    say(f"report: {files['txt']}, {files['html']}")
     return FINDING if r.errors else CLEAN
 
 

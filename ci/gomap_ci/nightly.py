@@ -4,7 +4,10 @@ target under ASan+UBSan with libFuzzer -fork on --jobs workers (crashes,
 timeouts and OOMs do not stop it), runs the concurrent targets under TSan,
 the properties with a large budget, triages every finding (signature,
 -minimize_crash, text trace, candidate regression; --adopt copies it into
-corpus/regressions/), measures engine coverage with llvm-cov, and writes
+corpus/regressions/), measures engine coverage with llvm-cov, runs the
+benchmark once (ci/bench.sh into OUT/<stamp>/bench/; its scale curves and
+ratio table go into the report, its PASS/FAIL goal marks are informational;
+--no-bench leaves it out), and writes
 OUT/<stamp>/summary.md, report.json and report.html, whose trend plots come
 from OUT/history.jsonl (one line per night; canary nights are kept out of
 the clean trend).
@@ -14,8 +17,9 @@ when two nights start in the same second), and adopted regressions get
 fresh names. A crashing or hanging step is recorded and the night goes on.
 
 Exit status: 0 clean; 1 a finding (crash, leak, sanitizer report, failed
-test or property); 2 bad usage; 3 a step could not run (a build failed, a
-target fuzzed nothing, the disk is full) or the night was interrupted
+test or property, a benchmark's wrong result); 2 bad usage; 3 a step could
+not run (a build failed, a target fuzzed nothing, the benchmark did not run
+or left no results, the disk is full) or the night was interrupted
 (SIGTERM/SIGINT: the report is still written, saying so).
 """
 import datetime
@@ -31,13 +35,16 @@ import sys
 import time
 
 from . import replay as replay_module
-from . import build, canary, go_oracle, libfuzzer, plots, state_coverage, triage
+from . import bench, build, canary, go_oracle, libfuzzer, plots, state_coverage, triage
 from .common import (CLEAN, ENV_ASAN, ENV_TSAN, FINDING, ROOT, TOOL, USAGE, Fail, Interrupted, bootstrap, main_guard, now,
                      parser, positive_float, positive_int, quote, raise_on_signals, run_group, stamp_of, unique_dir, user_path,
                      write_atomic, write_json, writable_dir)
 
 PROG = "ci/nightly.sh"
 TRACE_LINES = 80  # of a finding's minimized trace, shown in the HTML report
+BENCH_SH = os.path.join(ROOT, "ci", "bench.sh")  # the night's benchmark step (the tests swap in a fake)
+BENCH_JSON = os.path.join("bench", "bench.json")  # in the night's folder; bench.outputs names its other files
+BENCH_TIMEOUT = 3600  # a full ci/bench.sh takes ~6 min plus building gomap_bench and bench/go
 
 
 def log(msg):
@@ -77,6 +84,7 @@ class Night:
         self.fuzz = {}  # target -> stats
         self.coverage = {}
         self.states = None
+        self.bench = None  # bench_record(); None: the step never started (the report says so)
         self.interrupted = None
         self.budget_s = args.budget_minutes * 60
 
@@ -314,6 +322,23 @@ class Night:
         for t in targets:
             log(f"states {t}: {summary[t]['reached']} of {summary[t]['reachable']} reachable reached")
 
+    # ------------------------------------------------------------- benchmark
+    def run_bench(self):
+        """ci/bench.sh (it builds gomap_bench and bench/go itself) with its
+        JSON, Go's JSON and the table in the night's bench/ folder. Exit 1
+        (a wrong result, checksums that differ) is a finding; any other
+        failure, or a run that left nothing to show, is a step that could not
+        run."""
+        out = os.path.join(self.dir, BENCH_JSON)
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        self.step("bench (ci/bench.sh)", [BENCH_SH, "--out", out], timeout=BENCH_TIMEOUT,
+                  failure=lambda status: "finding" if status == 1 else "tool")
+        self.bench = bench_record(self.dir, self.steps[-1])
+        if self.bench["problem"] and self.steps[-1]["status"] == "ok":
+            self.steps.append({"name": "bench results", "status": self.bench["problem"], "seconds": 0,
+                               "log": self.steps[-1]["log"], "kind": "tool"})
+        log(f"bench: {bench_headline(self.bench)[1]}")
+
     # ---------------------------------------------------------------- main
     def guarded(self, name, fn, *args):
         """Runs one phase; an unexpected error is recorded as a failed step and
@@ -370,6 +395,7 @@ class Night:
     def canary_night(self):
         """A night against a planted bug: only fuzzing, triage and the reports."""
         a = self.args
+        self.bench = {"ran": False, "status": "not run on a canary night"}
         src = canary.prepared(a.canary)
         bdir = os.path.join(ROOT, "build", f"fuzz-canary-{a.canary}")
         if self.build("fuzz", source=src, binary_dir=bdir):
@@ -403,6 +429,12 @@ class Night:
             # a large budget: more than the presets' per-test timeout
             self.test(f"properties ({rc_params})", ["ctest", "--preset", "release", "-L", "props", "-j", str(a.jobs),
                                                     "--timeout", "3600"])
+        # after the fuzzing, on a quiet machine; bench.sh configures the release
+        # preset with gomap_bench and builds only that target
+        if a.no_bench:
+            self.bench = {"ran": False, "status": "skipped (--no-bench)"}
+        else:
+            self.guarded("bench", self.run_bench)
         if self.build("coverage"):
             self.test("ctest coverage", ["ctest", "--preset", "coverage", "-j", str(a.jobs), "--timeout", "1800"],
                       env={"LLVM_PROFILE_FILE": os.path.join(self.dir, "coverage", "tests", "%m-%p.profraw")})
@@ -434,7 +466,8 @@ class Night:
              "budget_minutes": self.args.budget_minutes, "jobs": self.args.jobs, "verdict": verdict, "exit": code,
              "interrupted": self.interrupted, "ok": code == CLEAN, "steps": self.steps,
              "failed_steps": [s for s in self.steps if s["status"] != "ok"], "fuzz": self.fuzz,
-             "coverage": self.coverage, "state_coverage": self.states, "findings": list(self.findings.values())}
+             "coverage": self.coverage, "state_coverage": self.states, "findings": list(self.findings.values()),
+             "bench": self.bench or {"ran": False, "status": "did not run (the night ended or failed before it)"}}
         history_path = os.path.join(self.base, "history.jsonl")
         entry = {"stamp": self.stamp, "started": r["started"], "commit": r["commit"], "canary": r["canary"],
                  "verdict": verdict, "coverage": self.coverage, "findings": len(self.findings),
@@ -445,7 +478,7 @@ class Night:
         write_json(os.path.join(self.dir, "report.json"), r)
         md = markdown(r)
         write_atomic(os.path.join(self.dir, "summary.md"), md)
-        write_atomic(os.path.join(self.dir, "report.html"), render_html(r, read_history(history_path)))
+        write_atomic(os.path.join(self.dir, "report.html"), render_html(r, read_history(history_path), self.dir))
         log(f"reports: {self.dir}/summary.md, report.json, report.html")
         print(md, flush=True)
         return code
@@ -486,13 +519,80 @@ def trend_charts(history):
     return charts, len(clean), len(history) - len(clean)
 
 
-def render_html(r, history):
+def bench_view(rec, night_dir):
+    """The night's benchmark read back from its own files (never another
+    night's): (table text, PASS count, FAIL count, scale plots), or a string
+    saying why it cannot be shown."""
+    paths = {k: os.path.join(night_dir, v) for k, v in rec["files"].items()}
+    try:
+        r = bench.Results(bench.load(paths["json"], "cannot read"), bench.load(paths["go_json"], "cannot read"),
+                          bench.STAT)
+        bench.require_measurements(r, TOOL, f"{rec['files']['json']} holds no gomap_bench measurement")
+    except Fail as e:
+        return str(e)
+    text, npass, nfail = bench.tables(r, bench.STAT, f"json: {rec['files']['json']} and {rec['files']['go_json']}")
+    return text, npass, nfail, bench.scale_plots(r)
+
+
+def bench_record(night_dir, step):
+    """What report.json keeps of the bench step: its status and files (paths
+    relative to the night's folder), the goals' PASS/FAIL counts, and a
+    `problem` when it exited 0 or 1 but left nothing readable."""
+    files = {k: os.path.relpath(v, night_dir) for k, v in bench.outputs(os.path.join(night_dir, BENCH_JSON)).items()}
+    rec = {"ran": True, "status": step["status"], "kind": step["kind"], "log": step["log"], "files": files,
+           "pass": None, "fail": None, "problem": None}
+    if step["status"] == "ok" or step["kind"] == "finding":  # exit 1 still measured (and says what went wrong)
+        view = bench_view(rec, night_dir)
+        if isinstance(view, str):
+            rec["problem"] = view
+        else:
+            rec["pass"], rec["fail"] = view[1], view[2]
+    return rec
+
+
+def bench_headline(rec):
+    """(measured, one line) for the reports; measured is False whenever no
+    measurement of this night can be shown."""
+    if not rec:
+        return False, "not recorded (a report from before the nightly ran the benchmark)"
+    if not rec["ran"]:
+        return False, f"not measured tonight: {rec['status']}"
+    if rec["problem"]:
+        return False, f"FAILED: ci/bench.sh left no results to show ({rec['problem']}); log {rec['log']}"
+    goals = f"gomap against its goals: {rec['pass']} PASS, {rec['fail']} FAIL (informational)"
+    if rec["kind"] == "finding":
+        return True, f"FAILED: a benchmark reported a wrong result or the maps' checksums differ (exit 1); {goals}"
+    if rec["status"] != "ok":
+        return False, f"FAILED: ci/bench.sh did not run to the end ({rec['status']}); no measurement is shown; log {rec['log']}"
+    return True, goals
+
+
+def bench_section(rec, night_dir):
+    """The report.html benchmark section: the plots and table only when this
+    night measured them and its files are still there."""
+    measured, headline = bench_headline(rec)
+    view = bench_view(rec, night_dir) if measured and night_dir else None
+    if isinstance(view, str):
+        measured, headline = False, f"{headline}; but its results cannot be read now: {view}"
+    elif measured and view is None:
+        measured, headline = False, f"{headline}; the night's folder is unknown, so no plot is drawn"
+    ok = measured and rec["status"] == "ok"
+    links = list((rec or {}).get("files", {}).values()) + ([rec["log"]] if rec and rec.get("log") else [])
+    return {"ok": ok, "headline": headline, "text": view[0] if measured else None,
+            "plots": view[3] if measured else [],
+            "files": [f for f in links if night_dir and os.path.exists(os.path.join(night_dir, f))]}
+
+
+def render_html(r, history, night_dir=None):
+    """report.html; night_dir (the folder of report.json) is where the
+    benchmark's JSON is read back for its table and scale plots."""
     import jinja2
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(os.path.join(os.path.dirname(__file__), "templates")),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["rss"] = rss_cell
     charts, n_clean, n_canary = trend_charts(history)
-    return env.get_template("report.html.j2").render(r=r, charts=charts, trend_nights=n_clean, canary_nights=n_canary)
+    return env.get_template("report.html.j2").render(r=r, charts=charts, trend_nights=n_clean, canary_nights=n_canary,
+                                                     bench=bench_section(r.get("bench"), night_dir))
 
 
 def markdown(r):
@@ -516,6 +616,12 @@ def markdown(r):
                   state_coverage.markdown(st["targets"], st["rows"], st["summary"])]
     else:
         lines.append("not measured")
+    measured, headline = bench_headline(r.get("bench"))
+    lines += ["", "## Benchmark", "", headline + "."]
+    if measured:
+        files = r["bench"]["files"]
+        lines.append(f"Table `{files['txt']}`, JSON `{files['json']}` and `{files['go_json']}`; the scale curves "
+                     "(ns/op against entries, one line per map) are in report.html.")
     lines += ["", "## Findings", ""]
     if not r["findings"]:
         lines.append("None.")
@@ -545,6 +651,8 @@ def parse_args(argv):
     p.add_argument("--props-cases", type=positive_int(10 ** 9), default=2000, help="RapidCheck max_success (default 2000)")
     p.add_argument("--merge", action="store_true", help="merge new coverage into the shipped corpus (-merge=1)")
     p.add_argument("--adopt", action="store_true", help="copy candidate regressions into corpus/regressions/")
+    p.add_argument("--no-bench", action="store_true",
+                   help="do not run the benchmark (ci/bench.sh: about 6 min plus its build) or draw its scale curves")
     canary.add_arguments(p, "a fuzz-only night, to see triage work end to end,")
     p.add_argument("--render", metavar="REPORT_JSON", type=user_path,
                    help="only re-render report.html next to an earlier night's report.json (with OUT/history.jsonl)")
@@ -563,7 +671,7 @@ def main(argv=None):
             raise Fail(USAGE, f"{a.render}: {e}") from None
         night_dir = os.path.dirname(a.render)
         history = read_history(os.path.join(os.path.dirname(night_dir), "history.jsonl"))
-        out = write_atomic(os.path.join(night_dir, "report.html"), render_html(r, history))
+        out = write_atomic(os.path.join(night_dir, "report.html"), render_html(r, history, night_dir))
         print(out)
         return CLEAN
     writable_dir(a.out, "--out")
