@@ -160,7 +160,7 @@ def tables(r, stat, source):
 
 
 def scale_svg(r, workload):
-    """ns/op against the number of entries (log scale), one line per map."""
+    """ns/op against the number of entries (both log scale), one line per map."""
     sizes = r.sizes(workload)
     series = {m: [(n, r.ns[(workload, m, n)]) for n in sizes if (workload, m, n) in r.ns] for m in MAPS}
     series = {m: pts for m, pts in series.items() if pts}
@@ -168,9 +168,15 @@ def scale_svg(r, workload):
         return None
     W, H, L, R, T, B = 520, 260, 60, 90, 24, 44
     lo, hi = math.log10(sizes[0]), math.log10(sizes[-1])
-    top = max(v for pts in series.values() for _n, v in pts) * 1.1
+    # ns/op on a log axis too: the sizes span four decades and one slow map
+    # (std at 8M, a noisy 1k run) must not flatten every other line.
+    values = [v for pts in series.values() for _n, v in pts if v > 0]
+    if not values:
+        return None
+    vlo = math.floor(math.log10(min(values)))
+    vhi = max(math.ceil(math.log10(max(values))), vlo + 1)
     x = lambda n: L + (W - L - R) * (math.log10(n) - lo) / (hi - lo)  # noqa: E731
-    y = lambda v: T + (H - T - B) * (1 - v / top)  # noqa: E731
+    y = lambda v: T + (H - T - B) * (1 - (math.log10(max(v, 10 ** vlo)) - vlo) / (vhi - vlo))  # noqa: E731
     colors = {"gomap": "#d62728", "std": "#7f7f7f", "absl": "#2ca02c", "boost": "#1f77b4", "go": "#9467bd"}
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="11">',
            f'<text x="{L}" y="14" font-weight="bold">{workload}: ns/op against entries</text>',
@@ -179,11 +185,11 @@ def scale_svg(r, workload):
     for n in sizes:
         label = f"{n // 1_000_000}M" if n >= 1_000_000 else f"{n // 1000}k"
         out.append(f'<text x="{x(n):.1f}" y="{H - B + 14}" text-anchor="middle">{label}</text>')
-    for i in range(5):
-        v = top * i / 4
-        out.append(f'<text x="{L - 4}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.0f}</text>')
+    for e in range(vlo, vhi + 1):
+        v = 10 ** e
+        out.append(f'<text x="{L - 4}" y="{y(v) + 4:.1f}" text-anchor="end">{v:g}</text>')
         out.append(f'<line x1="{L}" y1="{y(v):.1f}" x2="{W - R}" y2="{y(v):.1f}" stroke="#eee"/>')
-    out.append(f'<text x="{(L + W - R) / 2}" y="{H - 8}" text-anchor="middle">entries (log scale)</text>')
+    out.append(f'<text x="{(L + W - R) / 2}" y="{H - 8}" text-anchor="middle">entries (log scale); ns/op (log scale)</text>')
     for k, (m, pts) in enumerate(series.items()):
         c = colors.get(m, "#000")
         out.append(f'<polyline fill="none" stroke="{c}" stroke-width="2" points="'
