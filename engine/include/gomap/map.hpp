@@ -336,9 +336,9 @@ class Map : private detail::BucketStorage<K, V> {
         // used after this point.
         destroy_key(b, i);
         destroy_value(b, i);
-        b->tophash[i] = kEmptyOne;
-        mark_trailing_empty_rest(first, b, i);
-        if (first->tophash[0] == kEmptyRest) buckets_->filter[bucket] = 0;  // the whole chain is empty
+        const std::uint64_t now = mark_erased(first, b, i, word);
+        const std::uint8_t first_top = b == first ? static_cast<std::uint8_t>(now) : first->tophash[0];
+        if (first_top == kEmptyRest) buckets_->filter[bucket] = 0;  // the whole chain is empty
         --count_;
         // Go issue 25237: a map that empties gets a fresh seed, so an attacker
         // who learned the old one cannot keep building collisions.
@@ -704,28 +704,43 @@ class Map : private detail::BucketStorage<K, V> {
     }
   }
 
-  // After slot i of `b` became emptyOne: if nothing but emptyRest follows it,
-  // it and the emptyOnes before it become emptyRest, walking back across the
-  // chain that starts at `first`.
-  void mark_trailing_empty_rest(Bucket* first, Bucket* b, unsigned i) noexcept {
-    if (i == kBucketSlots - 1) {
-      if (b->overflow != nullptr && b->overflow->tophash[0] != kEmptyRest) return;
-    } else if (b->tophash[i + 1] != kEmptyRest) {
-      return;
-    }
-    for (;;) {
-      b->tophash[i] = kEmptyRest;
-      if (i == 0) {
-        if (b == first) break;
-        Bucket* c = b;
-        for (b = first; b->overflow != c; b = b->overflow) {
-        }
-        i = kBucketSlots - 1;
-      } else {
-        --i;
+  // Marks slot i of `b` (whose tophash bytes were `word`) emptyOne; if
+  // nothing but emptyRest follows it, it and the emptyOnes before it become
+  // emptyRest, walking back across the chain that starts at `first`. Returns
+  // b's tophash bytes as stored.
+  //
+  // Within the bucket this is arithmetic on `word` ending in one 8-byte
+  // store, with no branch on the outcome: erases in random order make "is
+  // the rest of the bucket empty?" a coin toss, and storing one byte and then
+  // reading the word back would stall on the store (no store forwarding from
+  // a narrower store), serialising consecutive erases.
+  std::uint64_t mark_erased(Bucket* first, Bucket* b, unsigned i, std::uint64_t word) noexcept {
+    const unsigned shift = 8 * i;
+    word = (word & ~(std::uint64_t(0xff) << shift)) | (std::uint64_t(kEmptyOne) << shift);
+    const std::uint64_t above_i = (word >> shift) >> 8;  // the slots after i
+    const bool next_empty = b->overflow == nullptr || b->overflow->tophash[0] == kEmptyRest;
+    const bool trailing = (above_i == 0) & next_empty;
+    // Slots 0..i: the highest one that is not emptyOne stays, and every slot
+    // above it becomes emptyRest (slot i is emptyOne, so at most slots
+    // 0..i-1 stay and the shift below is below 64).
+    const std::uint64_t upto_i = ~std::uint64_t(0) >> (8 * (kBucketSlots - 1 - i));
+    const std::uint64_t kept = ~detail::exact_zero_bytes(word ^ detail::kByteOnes) & detail::kByteHighs & upto_i;
+    const unsigned keep = static_cast<unsigned>(std::bit_width(kept)) / 8;
+    const std::uint64_t marked = word & ((std::uint64_t(1) << (8 * keep)) - 1);
+    const std::uint64_t result = trailing ? marked : word;
+    std::memcpy(b->tophash, &result, sizeof result);
+    if (!trailing || kept != 0) return result;
+    // The whole bucket is empty now: carry on in the buckets before it.
+    for (Bucket* c = b; c != first;) {
+      Bucket* prev = first;
+      while (prev->overflow != c) prev = prev->overflow;
+      for (unsigned j = kBucketSlots; j-- > 0;) {
+        if (prev->tophash[j] != kEmptyOne) return result;
+        prev->tophash[j] = kEmptyRest;
       }
-      if (b->tophash[i] != kEmptyOne) break;
+      c = prev;
     }
+    return result;
   }
 
   // Go's hashGrow: allocate, then let writes evacuate incrementally.
