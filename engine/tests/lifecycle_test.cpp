@@ -741,6 +741,37 @@ TEST_F(Lifecycle, EvacuationCopyThrowingWithLiveIteratorLeavesMapConsistent) {
   EXPECT_EQ(Counted::live(), 0);
 }
 
+// Without an iterator, evacuation moves a key whose move cannot throw
+// (std::string) and copies a value whose move might (Counted). A copy that
+// throws partway through an old bucket leaves the keys moved so far in the
+// new array; the rollback must move each one back, which it finds by the
+// marks it kept for the slots evacuated so far, including those of the bucket
+// it stopped in.
+TEST_F(Lifecycle, EvacuationValueCopyThrowingMidBucketGivesMovedKeysBack) {
+  for (long nth = 1; nth < 8; ++nth) {
+    {
+      Map<std::string, Counted> m(0, Seed{41});
+      std::map<std::string, std::int64_t> model;
+      for (int i = 0; i < 52; ++i) {  // B = 3 holds 52; the 53rd insert doubles
+        m.insert_or_assign("key-" + std::to_string(i), Counted(i));
+        model["key-" + std::to_string(i)] = i;
+      }
+      ASSERT_EQ(m.stats().B, 3u);
+      Counted::throw_on_copy(nth);
+      EXPECT_THROW(m.insert_or_assign("new", Counted(1000)), InjectedFault) << "nth " << nth;
+      Counted::disarm();
+      m.check_invariants();
+      ASSERT_EQ(m.size(), model.size());
+      for (const auto& [k, v] : model) {
+        const Counted* p = m.find(k);
+        ASSERT_NE(p, nullptr) << "key " << k << " lost when copy " << nth << " threw";
+        ASSERT_EQ(p->payload(), v);
+      }
+    }
+    EXPECT_EQ(Counted::live(), 0);
+  }
+}
+
 // compact() moves every entry into a new array; if a move (or, equally, an
 // overflow-bucket allocation) throws halfway, the map must keep every entry
 // and leak nothing. (Succeeding without throwing is fine too.)

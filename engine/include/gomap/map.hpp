@@ -773,9 +773,17 @@ class Map : private detail::BucketStorage<K, V> {
     Bucket* b = oldbuckets_->bucket(oldbucket);
     const std::size_t newbit = old_bucket_count();
     if (!evacuated(b)) {
+      // Each destination's tophash bytes are built in a register and stored
+      // as one word when its bucket fills or the evacuation ends: the write
+      // that follows reads that word, and a word load cannot be forwarded
+      // from the byte stores before it (it would wait for them to retire).
       struct Destination {
         Bucket* b;
         unsigned i;
+        std::uint64_t tophash = 0;  // destinations start empty: all emptyRest
+        void flush() const noexcept {
+          if (b != nullptr) std::memcpy(b->tophash, &tophash, sizeof tophash);
+        }
       } xy[2] = {{buckets_->bucket(oldbucket), 0}, {nullptr, 0}};
       const bool same_size = same_size_grow();
       if (!same_size) xy[1].b = buckets_->bucket(oldbucket + newbit);
@@ -788,23 +796,27 @@ class Map : private detail::BucketStorage<K, V> {
       const bool keep_old = (f & kOldIterator) != 0 || live_iterators_.load(std::memory_order_relaxed) != 0;
       // Two phases, so that a throwing copy (or a failed overflow
       // allocation) leaves the map as it was: first fill the destinations
-      // and remember each old slot's mark, then write the marks.
-      std::uint8_t marks_inline[4 * kBucketSlots];
-      std::vector<std::uint8_t> marks_heap;
-      std::uint8_t* marks = marks_inline;
-      std::size_t chain_slots = 0;
-      for (Bucket* c = b; c != nullptr; c = c->overflow) chain_slots += kBucketSlots;
-      if (chain_slots > sizeof marks_inline) {
-        marks_heap.resize(chain_slots);
-        marks = marks_heap.data();
-      }
+      // and remember each old slot's mark, then write the marks. The marks
+      // of each old bucket are one word, built in a register and written
+      // whole (see Destination).
+      std::uint64_t marks_inline[4];
+      std::vector<std::uint64_t> marks_heap;  // chains longer than four buckets
+      auto marks_of = [&](std::size_t chain_index) -> std::uint64_t& {
+        return chain_index < std::size(marks_inline) ? marks_inline[chain_index]
+                                                     : marks_heap[chain_index - std::size(marks_inline)];
+      };
+      std::size_t chain_index = 0;
+      std::uint64_t bucket_marks = 0;
       std::size_t n = 0;
       try {
-        for (Bucket* c = b; c != nullptr; c = c->overflow) {
+        for (Bucket* c = b; c != nullptr; c = c->overflow, ++chain_index) {
+          // Room for this bucket's marks before anything of it moves.
+          if (chain_index >= std::size(marks_inline)) marks_heap.resize(chain_index + 1 - std::size(marks_inline));
+          bucket_marks = 0;
           for (unsigned i = 0; i < kBucketSlots; ++i, ++n) {
             std::uint8_t top = c->tophash[i];
             if (is_empty(top)) {
-              marks[n] = kEvacuatedEmpty;
+              bucket_marks |= std::uint64_t(kEvacuatedEmpty) << (8 * i);
               continue;
             }
             K& k = key_at(c, i);
@@ -822,17 +834,23 @@ class Map : private detail::BucketStorage<K, V> {
             }
             Destination& d = xy[use_y];
             if (d.i == kBucketSlots) {
+              d.flush();
               d.b = d.b->overflow != nullptr ? d.b->overflow : new_overflow(d.b);
               d.i = 0;
+              d.tophash = 0;
             }
             transfer(c, i, d.b, d.i, keep_old);
-            d.b->tophash[d.i] = top;
+            d.tophash |= std::uint64_t(top) << (8 * d.i);
             buckets_->note(use_y ? oldbucket + newbit : oldbucket, top);
             ++d.i;
-            marks[n] = static_cast<std::uint8_t>(kEvacuatedX + use_y);
+            bucket_marks |= std::uint64_t(kEvacuatedX + use_y) << (8 * i);
           }
+          marks_of(chain_index) = bucket_marks;
         }
       } catch (...) {
+        xy[0].flush();
+        xy[1].flush();
+        if (n % kBucketSlots != 0) marks_of(chain_index) = bucket_marks;  // the bucket it stopped in
         // Give moved entries back to their old slots (in chain order, each
         // half's destinations are filled in the same order), then empty the
         // destinations: they were empty before, since nothing lands in a new
@@ -842,8 +860,9 @@ class Map : private detail::BucketStorage<K, V> {
         std::size_t m = 0;
         for (Bucket* c = b; c != nullptr && m < n; c = c->overflow) {
           for (unsigned i = 0; i < kBucketSlots && m < n; ++i, ++m) {
-            if (marks[m] != kEvacuatedX && marks[m] != kEvacuatedY) continue;
-            const unsigned y = marks[m] - kEvacuatedX;
+            const auto mark = static_cast<std::uint8_t>(marks_of(m / kBucketSlots) >> (8 * i));
+            if (mark != kEvacuatedX && mark != kEvacuatedY) continue;
+            const unsigned y = mark - kEvacuatedX;
             if (back_i[y] == kBucketSlots) {
               back[y] = back[y]->overflow;
               back_i[y] = 0;
@@ -866,10 +885,10 @@ class Map : private detail::BucketStorage<K, V> {
         }
         throw;
       }
-      n = 0;
-      for (Bucket* c = b; c != nullptr; c = c->overflow) {
-        for (unsigned i = 0; i < kBucketSlots; ++i) c->tophash[i] = marks[n++];
-      }
+      xy[0].flush();
+      xy[1].flush();
+      chain_index = 0;
+      for (Bucket* c = b; c != nullptr; c = c->overflow) std::memcpy(c->tophash, &marks_of(chain_index++), kBucketSlots);
     }
     if (oldbucket == nevacuate_) advance_evacuation_mark(newbit);
   }
