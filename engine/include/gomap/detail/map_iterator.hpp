@@ -57,7 +57,7 @@ class Map<K, V, Hash, Eq>::BasicIterator {
   ValueRef value() const noexcept { return *value_; }
   reference operator*() const noexcept { return reference(*key_, *value_); }
   BasicIterator& operator++() {
-    next();
+    if (!next_in_bucket()) next();
     return *this;
   }
   bool done() const noexcept { return key_ == nullptr; }
@@ -117,6 +117,32 @@ class Map<K, V, Hash, Eq>::BasicIterator {
     }
   }
 
+  // The common step, small enough to inline into operator++: the next
+  // entry of the bucket we stand in, read in place. No clear since the start
+  // means no table we hold was emptied (clear() bumps clear_seq_ whenever it
+  // empties one), and kNoCheck means every entry of the chain is ours. An
+  // evacuated entry, the end of the bucket, a write in progress or a replaced
+  // map take next().
+  bool next_in_bucket() noexcept {
+    const Map* const h = h_;
+    if (h == nullptr || pos_.bptr_ == nullptr || pos_.check_bucket_ != kNoCheck || pos_.clear_seq_ != h->clear_seq_ ||
+        pos_.contents_epoch_ != h->contents_epoch_ || (h->flags_.load(std::memory_order_relaxed) & kHashWriting)) {
+      return false;
+    }
+    Bucket* const b = pos_.bptr_;
+    const std::uint64_t pending = pending_slots(b, pos_.i_);
+    if (pending == 0) return false;
+    const unsigned i = detail::byte_index(pending);
+    const unsigned offi = (i + pos_.offset_) & (kBucketSlots - 1);
+    bool readable = b->tophash[offi] >= kMinTopHash;
+    if constexpr (kIndirectKey) readable = readable && *key_slot(b, offi) != nullptr;
+    if (!readable) return false;
+    key_ = &key_at(b, offi);
+    value_ = &value_at(b, offi);
+    pos_.i_ = static_cast<std::uint8_t>(i + 1);
+    return true;
+  }
+
   void next() {
     if (!h_) return;
     MapPtr h = h_;
@@ -169,17 +195,7 @@ class Map<K, V, Hash, Eq>::BasicIterator {
         b = nullptr;  // Go's mapclear left every slot of this chain emptyRest
         continue;
       }
-      // The slots still to visit in this bucket that hold an entry (filled
-      // or evacuatedX/Y), one high bit per byte, rotated so that byte j is
-      // the j-th slot in visiting order, (j + offset) mod 8. Picking them
-      // with countr_zero costs no branch per empty slot.
-      const std::uint64_t word = tophash_word(b);
-      std::uint64_t pending = ~(detail::exact_zero_bytes(word) | detail::exact_zero_bytes(word ^ detail::kByteOnes) |
-                                detail::exact_zero_bytes(word ^ (detail::kByteOnes * kEvacuatedEmpty))) &
-                              detail::kByteHighs;
-      pending = std::rotr(pending, 8 * pos_.offset_);
-      pending &= i < kBucketSlots ? ~std::uint64_t(0) << (8 * i) : 0;
-      for (; pending != 0; pending &= pending - 1) {
+      for (std::uint64_t pending = pending_slots(b, i); pending != 0; pending &= pending - 1) {
         i = detail::byte_index(pending);
         const unsigned offi = (i + pos_.offset_) & (kBucketSlots - 1);
         const std::uint8_t top = b->tophash[offi];
@@ -228,6 +244,18 @@ class Map<K, V, Hash, Eq>::BasicIterator {
       b = b->overflow;
       i = 0;
     }
+  }
+
+  // The slots of `b` from the i-th in visiting order on that hold an entry
+  // (filled or evacuatedX/Y): one high bit per byte, rotated so that byte j
+  // is the j-th slot in visiting order, (j + offset) mod 8. Picking them with
+  // countr_zero costs no branch per empty slot.
+  std::uint64_t pending_slots(const Bucket* b, unsigned i) const noexcept {
+    if (i >= kBucketSlots) return 0;
+    const std::uint64_t word = tophash_word(b);
+    const std::uint64_t empty = detail::exact_zero_bytes(word) | detail::exact_zero_bytes(word ^ detail::kByteOnes) |
+                                detail::exact_zero_bytes(word ^ (detail::kByteOnes * kEvacuatedEmpty));
+    return std::rotr(~empty & detail::kByteHighs, 8 * pos_.offset_) & (~std::uint64_t(0) << (8 * i));
   }
 
   // Where the iteration stands: plain data, copied whole by copy and move.
