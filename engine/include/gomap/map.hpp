@@ -611,10 +611,14 @@ class Map : private detail::BucketStorage<K, V> {
     const std::uint8_t top = tophash(hash);
     const Home home = lookup_home(hash);
     Bucket* first = home.table->bucket(home.index);
-    // Start fetching the bucket before consulting the filter: a hit then
-    // waits for one memory access, not for the filter and then the bucket.
-    prefetch_bucket(first);
+    // Start fetching the bucket's first line (its tophash bytes) before
+    // consulting the filter, so that a hit waits for one memory access, not
+    // for the filter and then the bucket; the rest of the bucket only once
+    // the filter lets the lookup through, so that the misses it answers
+    // (about two in three in a full map) cost no memory traffic.
+    __builtin_prefetch(first);
     if (!home.table->may_hold(home.index, top)) return {nullptr, 0};
+    prefetch_bucket(first);
     for (Bucket* b = first; b != nullptr; b = b->overflow) {
       const std::uint64_t word = tophash_word(b);
       for (std::uint64_t m = detail::bytes_equal(word, top); m != 0; m &= m - 1) {
