@@ -713,11 +713,11 @@ class Map : private detail::BucketStorage<K, V> {
   // emptyRest, walking back across the chain that starts at `first`. Returns
   // b's tophash bytes as stored.
   //
-  // Within the bucket this is arithmetic on `word` ending in one 8-byte
-  // store, with no branch on the outcome: erases in random order make "is
-  // the rest of the bucket empty?" a coin toss, and storing one byte and then
-  // reading the word back would stall on the store (no store forwarding from
-  // a narrower store), serialising consecutive erases.
+  // Within the bucket this is arithmetic on `word`, the bytes the lookup
+  // already loaded, ending in one 8-byte store. Storing the emptyOne byte and
+  // then reading the word back (as a byte-at-a-time walk would) cannot be
+  // store-forwarded: the load waits for the store to retire, which serialised
+  // consecutive erases (bench/README.md has the figures).
   std::uint64_t mark_erased(Bucket* first, Bucket* b, unsigned i, std::uint64_t word) noexcept {
     const unsigned shift = 8 * i;
     word = (word & ~(std::uint64_t(0xff) << shift)) | (std::uint64_t(kEmptyOne) << shift);
