@@ -98,6 +98,19 @@ inline bool same_bytes(std::string_view a, std::string_view b) {
   for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i]);
   return diff == 0;
 }
+// A string a target builds from a code, built once per code below 256 (codes
+// are set by a byte, so nearly all are) and then copied: the caller still gets
+// a heap string of its own, as the engine must own what it stores.
+template <std::string (*Make)(std::uint64_t)>
+std::string built_once(std::uint64_t code) {
+  thread_local const std::array<std::string, 256> built = [] {
+    std::array<std::string, 256> b;
+    for (std::uint64_t c = 0; c < b.size(); ++c) b[c] = Make(c);
+    return b;
+  }();
+  return code < built.size() ? built[code] : Make(code);
+}
+
 struct SameBytes {
   bool operator()(const std::string& a, const std::string& b) const { return same_bytes(a, b); }
 };
@@ -190,16 +203,7 @@ struct StringTarget : TargetBase<std::string, std::string> {
     if (k.size() > 24) return "\"" + k.substr(0, 8) + "...\"(" + std::to_string(k.size()) + " bytes, ends \"" + k.substr(k.size() - 4) + "\")";
     return "\"" + k + "\"";
   }
-  static std::string value(std::uint64_t code) {
-    // Built once per code (values are set by a byte, so mostly below 256),
-    // then copied: a fresh heap string each time, as the engine must own it.
-    thread_local const std::array<std::string, 256> built = [] {
-      std::array<std::string, 256> b;
-      for (std::uint64_t c = 0; c < b.size(); ++c) b[c] = make_value(c);
-      return b;
-    }();
-    return code < built.size() ? built[code] : make_value(code);
-  }
+  static std::string value(std::uint64_t code) { return built_once<make_value>(code); }
   static std::string make_value(std::uint64_t code) {
     return code == 0 ? std::string() : "value-" + std::to_string(code) + "-padded-past-sso";
   }
@@ -330,17 +334,10 @@ struct BigKeyTarget : TargetBase<BigKey, BigValue> {
     v.tracked.increment();
     v.note = note(v.tracked.code());
   }
-  // A value's note, built once per code below 256 and then copied (each
-  // value still holds a heap string of its own).
-  static std::string note(std::uint64_t code) {
-    auto make = [](std::uint64_t c) { return "big value note " + std::to_string(c) + " long enough for the heap"; };
-    thread_local const std::array<std::string, 256> built = [&] {
-      std::array<std::string, 256> b;
-      for (std::uint64_t c = 0; c < b.size(); ++c) b[c] = make(c);
-      return b;
-    }();
-    return code < built.size() ? built[code] : make(code);
+  static std::string make_note(std::uint64_t code) {
+    return "big value note " + std::to_string(code) + " long enough for the heap";
   }
+  static std::string note(std::uint64_t code) { return built_once<make_note>(code); }
 };
 
 // ---- map_collide: a degenerate hash injected from the input, to force long
